@@ -1,0 +1,68 @@
+// Settings: dbopt's effective configuration as plain values.
+//
+// server/ fills it from the config file, the environment and flags (in that
+// order of precedence); everything below server/ only reads it. Secrets (DSN
+// passwords, tokens, API keys) live here in the clear: never log a Settings
+// field without passing it through redact_dsn() / redact_secret().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dbopt {
+
+// A user's database that tools may inspect.
+struct DatabaseSettings {
+  std::string name;                   // how tools name it ("default" for DATABASE_URL)
+  std::string url;                    // libpq connection string or postgresql:// URI
+  int connect_timeout_s = 5;
+  int statement_timeout_ms = 15000;   // SET LOCAL statement_timeout for every statement dbopt runs
+  int lock_timeout_ms = 1000;         // SET LOCAL lock_timeout
+  bool allow_analyze_writes = false;  // EXPLAIN ANALYZE of INSERT/UPDATE/DELETE (always rolled back)
+  bool allow_apply = false;           // tools may create/drop indexes when called with apply=true
+  bool scratch = false;               // a scratch/staging copy: real before/after index builds allowed
+};
+
+struct HttpSettings {
+  std::string host = "127.0.0.1";
+  int port = 8765;
+  std::string bearer_token;                  // required when host is not loopback
+  std::vector<std::string> allowed_origins;  // besides http(s)://localhost|127.0.0.1|[::1]
+  long long max_body_bytes = 4 * 1024 * 1024;
+  int session_idle_timeout_s = 3600;
+  int max_sessions = 1000;
+};
+
+struct LimitSettings {
+  int worker_threads = 4;          // concurrent tool calls
+  int max_queued_calls = 256;      // calls waiting for a worker before "server busy"
+  int tool_timeout_ms = 120000;    // per tool call
+  int page_size = 50;              // items per page of tools/prompts/resources lists
+};
+
+struct LinearSettings {
+  std::string endpoint = "https://api.linear.app/graphql";
+  std::string api_key;      // personal key ("Authorization: <key>") or OAuth token (oauth_token)
+  std::string oauth_token;  // sent as "Authorization: Bearer <token>"
+  std::string team_key = "PERF";
+  bool allow_create_label = false;
+};
+
+struct Settings {
+  std::vector<DatabaseSettings> databases;
+  std::string default_database = "default";
+  HttpSettings http;
+  LimitSettings limits;
+  LinearSettings linear;
+  std::string log_level = "info";
+
+  // The named database, or the default one when name is empty; nullptr if none.
+  const DatabaseSettings* find_database(const std::string& name) const;
+};
+
+// "postgresql://app:secret@db/x" -> "postgresql://app:***@db/x"; also masks password=... pairs.
+std::string redact_dsn(const std::string& dsn);
+// "sk_live_abcdef" -> "sk_l***" (enough to recognise, not to use).
+std::string redact_secret(const std::string& secret);
+
+}  // namespace dbopt
