@@ -1,0 +1,94 @@
+#include "server/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/common/error.h"
+
+#ifndef DBOPT_VERSION
+#define DBOPT_VERSION "0.0.0"
+#endif
+#ifndef DBOPT_PROMPTS_DIR
+#define DBOPT_PROMPTS_DIR "prompts"
+#endif
+
+namespace dbopt::server {
+
+App::App(Settings settings) : settings_(std::move(settings)) {
+  if (settings_.prompts_dir.empty()) settings_.prompts_dir = DBOPT_PROMPTS_DIR;
+  tools::register_builtin_tools(tools_);
+  prompts_ = PromptLibrary::load_directory(settings_.prompts_dir);
+  add_resources();
+  workers_ = std::make_unique<WorkerPool>(settings_.limits.worker_threads, settings_.limits.max_queued_calls);
+  mcp::ServerInfo info;
+  info.version = DBOPT_VERSION;
+  info.instructions =
+      "dbopt makes slow PostgreSQL applications fast. Start with explain_query for one slow query, "
+      "suggest_indexes for a workload, detect_n_plus_one for ORM query logs, tune_pool for connection "
+      "settings, and create_perf_task to file the result. Tools marked NOT IMPLEMENTED YET answer isError.";
+  mcp_ = std::make_unique<mcp::McpServer>(info, settings_, tools_, prompts_, resources_, *workers_, nullptr);
+  spdlog::info("dbopt {} ready: {} tools, {} prompts, {} databases", DBOPT_VERSION, tools_.tools().size(),
+               prompts_.prompts().size(), settings_.databases.size());
+}
+
+App::~App() = default;
+
+std::shared_ptr<CancellationToken> App::new_call_token() const {
+  return std::make_shared<CancellationToken>(CancellationToken::Clock::now() +
+                                             std::chrono::milliseconds(settings_.limits.tool_timeout_ms));
+}
+
+tools::ToolResult App::call_tool(const std::string& name, const tools::Json& arguments,
+                                 const CancellationToken& cancel) {
+  tools::ToolContext context{.settings = settings_, .cancel = cancel, .databases = nullptr};
+  context.log = [&](tools::LogLevel level, const std::string& message) { tools::write_server_log(name, level, message); };
+  return tools_.call(name, arguments, context);
+}
+
+void App::add_resources() {
+  resources_.add({.uri = "dbopt://server/info",
+                  .name = "server-info",
+                  .title = "dbopt server information",
+                  .description = "Version, protocol versions, tools (and which are built), configured databases "
+                                 "(passwords masked) and limits.",
+                  .mime_type = "application/json",
+                  .read = [this] {
+                    tools::Json tools = tools::Json::array();
+                    for (const auto& t : tools_.tools()) tools.push_back({{"name", t.name}, {"implemented", t.implemented}});
+                    tools::Json databases = tools::Json::array();
+                    for (const auto& d : settings_.databases)
+                      databases.push_back({{"name", d.name},
+                                           {"url", redact_dsn(d.url)},
+                                           {"allow_analyze_writes", d.allow_analyze_writes},
+                                           {"allow_apply", d.allow_apply},
+                                           {"scratch", d.scratch}});
+                    tools::Json info = {{"name", "dbopt"},
+                                        {"version", DBOPT_VERSION},
+                                        {"protocolVersions", mcp::supported_versions()},
+                                        {"tools", tools},
+                                        {"databases", databases},
+                                        {"defaultDatabase", settings_.default_database},
+                                        {"limits",
+                                         {{"workerThreads", settings_.limits.worker_threads},
+                                          {"toolTimeoutMs", settings_.limits.tool_timeout_ms}}}};
+                    return ResourceContent{"dbopt://server/info", "application/json", info.dump(2)};
+                  }});
+  resources_.add_template(
+      {.uri_template = "dbopt://tools/{name}",
+       .name = "tool-manual",
+       .title = "A tool's manual",
+       .description = "What a dbopt tool needs and returns: its description, annotations and input schema, as markdown.",
+       .mime_type = "text/markdown",
+       .read = [this](const std::string& name) {
+         const tools::Tool* tool = tools_.find(name);
+         if (!tool)
+           throw Error(ErrorCode::not_found, "Resource not found: dbopt://tools/" + name,
+                       "Use the name of a tool from tools/list.");
+         std::string text = "# " + tool->name + ": " + tool->title + "\n\n" + tool->description + "\n\n" +
+                            "Read-only: " + (tool->annotations.read_only ? "yes" : "no") +
+                            ". Built: " + (tool->implemented ? "yes" : "not yet") + ".\n\n## Input schema\n\n```json\n" +
+                            tool->input_schema.dump(2) + "\n```\n";
+         return ResourceContent{"dbopt://tools/" + name, "text/markdown", text};
+       }});
+}
+
+}  // namespace dbopt::server

@@ -1,0 +1,477 @@
+#include "server/http/http_transport.h"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "core/common/error.h"
+#include "server/config_loader.h"
+
+namespace dbopt::server {
+namespace {
+
+using Json = nlohmann::json;
+namespace rpc = mcp::rpc_error;
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string random_session_id() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(ErrorCode::internal, "no randomness for a session id");
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += hex[b >> 4];
+    id += hex[b & 15];
+  }
+  return id;
+}
+
+// Host part of "host:port", "[::1]:port" or "host".
+std::string host_of(const std::string& authority) {
+  if (!authority.empty() && authority[0] == '[') return authority.substr(0, authority.find(']') + 1);
+  return authority.substr(0, authority.find(':'));
+}
+
+// Collects one request's notifications and its answer for the HTTP thread.
+class HttpExchange : public mcp::Exchange {
+ public:
+  struct Item {
+    std::string json;
+    bool final = false;
+  };
+
+  void notify(const Json& notification) override { push({dump(notification), false}); }
+  void respond(const Json& response) override {
+    response_ = response;
+    push({dump(response), true});
+  }
+  void finish_without_response() override { push({"", true}); }
+
+  // Waits up to `timeout` for the next item; nullopt on timeout.
+  std::optional<Item> next(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (!ready_.wait_for(lock, timeout, [this] { return !items_.empty(); })) return std::nullopt;
+    Item item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+  const Json& response() const { return response_; }  // after the final item
+
+ private:
+  void push(Item item) {
+    {
+      std::lock_guard lock(mutex_);
+      items_.push_back(std::move(item));
+    }
+    ready_.notify_one();
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Item> items_;
+  Json response_;
+};
+
+int error_code_of(const Json& response) {
+  if (response.is_object() && response.contains("error")) return response["error"].value("code", 0);
+  return 0;
+}
+
+void send_json(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+void send_rpc_error(httplib::Response& res, int status, int code, const std::string& message) {
+  send_json(res, status, mcp::make_error(nullptr, code, message));
+}
+
+int status_for_tool_error(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return 400;
+    case ErrorCode::not_found: return 404;
+    case ErrorCode::permission_denied: return 403;
+    case ErrorCode::unavailable: return 503;
+    case ErrorCode::deadline_exceeded: return 504;
+    case ErrorCode::unimplemented: return 501;
+    default: return 500;
+  }
+}
+
+// "=?base64?...?=" encodes a non-ASCII Mcp-Name header (2026-07-28).
+std::string decode_header_value(const std::string& value) {
+  if (value.rfind("=?base64?", 0) != 0 || value.size() < 11 || value.substr(value.size() - 2) != "?=") return value;
+  const std::string encoded = value.substr(9, value.size() - 11);
+  std::string out(encoded.size(), '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+  if (n < 0) return value;
+  out.resize(static_cast<size_t>(n) - std::count(encoded.end() - std::min<size_t>(2, encoded.size()), encoded.end(), '='));
+  return out;
+}
+
+}  // namespace
+
+struct HttpTransport::Impl {
+  App& app;
+  httplib::Server server;
+  std::string bound_host;
+  std::mutex sessions_mutex;
+  std::unordered_map<std::string, std::shared_ptr<mcp::Session>> sessions;
+
+  explicit Impl(App& a) : app(a) {}
+
+  const HttpSettings& http() const { return app.settings().http; }
+
+  // 403 for a foreign Origin or Host (DNS rebinding), 401 for a missing/wrong token.
+  bool admit(const httplib::Request& req, httplib::Response& res) {
+    const std::string host = lower(host_of(req.get_header_value("Host")));
+    const bool loopback_bind = is_loopback_host(bound_host);
+    if (loopback_bind && !host.empty() && !is_loopback_host(host)) {
+      send_rpc_error(res, 403, rpc::invalid_request, "Forbidden: Host '" + host + "' is not this local server.");
+      return false;
+    }
+    if (req.has_header("Origin")) {
+      const std::string origin = req.get_header_value("Origin");
+      bool allowed = false;
+      for (const auto& o : http().allowed_origins) allowed = allowed || o == origin;
+      const auto scheme_end = origin.find("://");
+      if (!allowed && scheme_end != std::string::npos) {
+        const std::string scheme = origin.substr(0, scheme_end);
+        const std::string origin_host = lower(host_of(origin.substr(scheme_end + 3)));
+        allowed = (scheme == "http" || scheme == "https") && is_loopback_host(origin_host);
+      }
+      if (!allowed) {
+        send_rpc_error(res, 403, rpc::invalid_request,
+                       "Forbidden: Origin '" + origin + "' is not allowed. Add it to http.allowed_origins to allow it.");
+        return false;
+      }
+    }
+    const std::string& token = http().bearer_token;
+    if (!token.empty()) {
+      const std::string given = req.get_header_value("Authorization");
+      const std::string expected = "Bearer " + token;
+      const bool ok = given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+      if (!ok) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        send_rpc_error(res, 401, rpc::invalid_request,
+                       given.empty() ? "Unauthorized: send 'Authorization: Bearer <token>' (DBOPT_HTTP_TOKEN)."
+                                     : "Unauthorized: the bearer token is wrong.");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::shared_ptr<mcp::Session> find_session(const std::string& id) {
+    std::lock_guard lock(sessions_mutex);
+    auto it = sessions.find(id);
+    return it == sessions.end() ? nullptr : it->second;
+  }
+
+  std::shared_ptr<mcp::Session> new_session() {
+    std::lock_guard lock(sessions_mutex);
+    const auto idle_limit = std::chrono::seconds(http().session_idle_timeout_s);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = sessions.begin(); it != sessions.end();)
+      it = now - it->second->last_used() > idle_limit ? sessions.erase(it) : std::next(it);
+    if (sessions.size() >= static_cast<size_t>(http().max_sessions)) return nullptr;
+    auto session = std::make_shared<mcp::Session>(random_session_id());
+    sessions[session->id()] = session;
+    return session;
+  }
+
+  void post_mcp(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res)) return;
+    const std::string accept = req.get_header_value("Accept");
+    const bool accepts_sse = accept.find("text/event-stream") != std::string::npos || accept.find("*/*") != std::string::npos;
+    const bool accepts_json = accept.find("application/json") != std::string::npos || accept.find("*/*") != std::string::npos;
+    if (!accepts_sse || !accepts_json)
+      return send_rpc_error(res, 406, rpc::invalid_request,
+                            "Not Acceptable: the client must accept both application/json and text/event-stream.");
+    if (req.get_header_value("Content-Type").find("application/json") == std::string::npos)
+      return send_rpc_error(res, 415, rpc::invalid_request, "Unsupported Media Type: send Content-Type: application/json.");
+    Json message = Json::parse(req.body, nullptr, false);
+    if (message.is_discarded())
+      return send_rpc_error(res, 400, rpc::parse_error, "Parse error: the body is not valid JSON.");
+
+    const std::string header_version = req.get_header_value("MCP-Protocol-Version");
+    std::shared_ptr<mcp::Session> session;
+    bool stateless = false;
+    if (auto version = mcp::McpServer::stateless_version_of(message)) {
+      stateless = true;
+      if (!check_stateless_headers(req, res, message, *version)) return;
+      session = std::make_shared<mcp::Session>();
+    } else if (message.is_object() && message.value("method", "") == "initialize") {
+      session = new_session();
+      if (!session)
+        return send_rpc_error(res, 503, rpc::server_busy, "Too many open sessions; close one with DELETE /mcp.");
+    } else {
+      const std::string id = req.get_header_value("Mcp-Session-Id");
+      if (id.empty())
+        return send_rpc_error(res, 400, rpc::invalid_request,
+                              "Bad Request: the Mcp-Session-Id header is required after initialize.");
+      session = find_session(id);
+      if (!session) return send_rpc_error(res, 404, rpc::session_not_found, "Session not found: initialize again.");
+      if (!header_version.empty() && !mcp::is_session_version(header_version))
+        return send_rpc_error(res, 400, rpc::invalid_request,
+                              "Bad Request: unsupported MCP-Protocol-Version '" + header_version + "'.");
+    }
+
+    auto exchange = std::make_shared<HttpExchange>();
+    const bool is_request = message.is_array() || (message.is_object() && message.contains("method") && message.contains("id"));
+    const bool streams = is_request && message.is_object() && message.value("method", "") == "tools/call";
+    app.mcp().handle(message, session, exchange);
+    if (!is_request && message.is_object() && !message.contains("id") && message.contains("method")) {
+      res.status = 202;  // a notification
+      return;
+    }
+    if (streams) return stream_answer(exchange, res);
+
+    // Everything but tools/call is answered on this thread: wait for it.
+    std::optional<HttpExchange::Item> item;
+    while (!(item = exchange->next(std::chrono::milliseconds(1000))) || !item->final) {
+    }
+    if (item->json.empty()) {
+      res.status = 202;  // client responses and all-notification batches have no answer
+      return;
+    }
+    const Json& response = exchange->response();
+    if (message.is_object() && message.value("method", "") == "initialize") {
+      if (error_code_of(response) == 0) {
+        res.set_header("Mcp-Session-Id", session->id());
+      } else {
+        std::lock_guard lock(sessions_mutex);
+        sessions.erase(session->id());
+      }
+    }
+    res.status = status_for(response, stateless);
+    res.set_content(item->json, "application/json");
+  }
+
+  static int status_for(const Json& response, bool stateless) {
+    const int code = error_code_of(response);
+    if (code == rpc::parse_error || code == rpc::invalid_request) return 400;
+    if (stateless && (code == rpc::unsupported_protocol_version || code == rpc::header_mismatch)) return 400;
+    if (stateless && code == rpc::method_not_found) return 404;
+    return 200;
+  }
+
+  // 2026-07-28: the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers must mirror the body.
+  bool check_stateless_headers(const httplib::Request& req, httplib::Response& res, const Json& message,
+                               const std::string& version) {
+    auto mismatch = [&](const std::string& why) {
+      send_json(res, 400, mcp::make_error(message.value("id", Json()), rpc::header_mismatch, "Header mismatch: " + why));
+      return false;
+    };
+    if (!mcp::is_supported_version(version)) {
+      send_json(res, 400,
+                mcp::make_error(message.value("id", Json()), rpc::unsupported_protocol_version,
+                                "Unsupported protocol version '" + version + "'.",
+                                Json{{"requested", version}, {"supported", mcp::supported_versions()}}));
+      return false;
+    }
+    const std::string header_version = req.get_header_value("MCP-Protocol-Version");
+    if (header_version != version)
+      return mismatch(header_version.empty() ? "the MCP-Protocol-Version header is required"
+                                             : "MCP-Protocol-Version '" + header_version + "' does not match _meta '" +
+                                                   version + "'");
+    const std::string method = message.value("method", "");
+    const std::string header_method = req.get_header_value("Mcp-Method");
+    if (header_method != method)
+      return mismatch(header_method.empty() ? "the Mcp-Method header is required"
+                                            : "Mcp-Method '" + header_method + "' does not match body '" + method + "'");
+    if (method == "tools/call" || method == "prompts/get" || method == "resources/read") {
+      const Json params = message.value("params", Json::object());
+      const std::string body_name = params.value(method == "resources/read" ? "uri" : "name", "");
+      const std::string header_name = decode_header_value(req.get_header_value("Mcp-Name"));
+      if (header_name != body_name)
+        return mismatch(header_name.empty() ? "the Mcp-Name header is required for " + method
+                                            : "Mcp-Name '" + header_name + "' does not match body '" + body_name + "'");
+    }
+    return true;
+  }
+
+  // tools/call answers as an SSE stream: progress and log notifications as
+  // they come, then the result. Keep-alive comments every second notice a
+  // client that went away, which cancels its call.
+  void stream_answer(const std::shared_ptr<HttpExchange>& exchange, httplib::Response& res) {
+    // A cheap call finishes within moments: answer it as plain JSON, no stream needed.
+    if (auto first = exchange->next(std::chrono::milliseconds(50)); first && first->final) {
+      if (first->json.empty()) res.status = 202;
+      else res.set_content(first->json, "application/json");
+      return;
+    } else if (first) {
+      pending_first(exchange, std::move(*first), res);
+      return;
+    }
+    pending_first(exchange, std::nullopt, res);
+  }
+
+  void pending_first(const std::shared_ptr<HttpExchange>& exchange, std::optional<HttpExchange::Item> first,
+                     httplib::Response& res) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [exchange, first = std::move(first)](size_t, httplib::DataSink& sink) mutable {
+          auto write_event = [&](const std::string& json) {
+            const std::string event = "event: message\ndata: " + json + "\n\n";
+            return sink.write(event.data(), event.size());
+          };
+          if (first) {
+            if (!write_event(first->json)) return exchange->abandon(), false;
+            first.reset();
+          }
+          for (;;) {
+            auto item = exchange->next(std::chrono::milliseconds(1000));
+            if (!item) {
+              static const std::string keep_alive = ": keep-alive\n\n";
+              if (!sink.is_writable() || !sink.write(keep_alive.data(), keep_alive.size())) {
+                exchange->abandon();
+                return false;
+              }
+              continue;
+            }
+            if (!item->json.empty() && !write_event(item->json)) {
+              exchange->abandon();
+              return false;
+            }
+            if (item->final) {
+              sink.done();
+              return true;
+            }
+          }
+        },
+        [exchange](bool success) {
+          if (!success) exchange->abandon();
+        });
+  }
+
+  void delete_mcp(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res)) return;
+    const std::string id = req.get_header_value("Mcp-Session-Id");
+    if (id.empty()) return send_rpc_error(res, 400, rpc::invalid_request, "Bad Request: Mcp-Session-Id header is required.");
+    std::shared_ptr<mcp::Session> session;
+    {
+      std::lock_guard lock(sessions_mutex);
+      auto it = sessions.find(id);
+      if (it != sessions.end()) {
+        session = it->second;
+        sessions.erase(it);
+      }
+    }
+    if (!session) return send_rpc_error(res, 404, rpc::session_not_found, "Session not found.");
+    session->cancel_all();
+    res.status = 200;
+  }
+
+  void get_tools(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res)) return;
+    Json list = Json::array();
+    for (const auto& t : app.tools().tools()) {
+      Json d = tools::tool_descriptor(t);
+      d["implemented"] = t.implemented;
+      list.push_back(std::move(d));
+    }
+    send_json(res, 200, {{"tools", list}});
+  }
+
+  void post_tool(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res)) return;
+    const std::string name = req.matches[1];
+    if (!app.tools().find(name))
+      return send_json(res, 404, {{"error", "Unknown tool '" + name + "'. GET /v1/tools lists the tools."}});
+    Json arguments = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
+    if (arguments.is_discarded())
+      return send_json(res, 400, {{"error", "The body is not valid JSON: send the tool's arguments as a JSON object."}});
+    auto token = app.new_call_token();
+    try {
+      tools::ToolResult result = app.call_tool(name, arguments, *token);
+      if (result.is_error)
+        return send_json(res, status_for_tool_error(result.error_code),
+                         {{"error", result.markdown}, {"code", to_string(result.error_code)}});
+      if (req.get_param_value("format") == "markdown") {
+        res.set_content(result.markdown, "text/markdown; charset=utf-8");
+        return;
+      }
+      send_json(res, 200, result.structured);
+    } catch (const Error& e) {
+      send_json(res, status_for_tool_error(e.code()), {{"error", e.describe()}, {"code", to_string(e.code())}});
+    }
+  }
+};
+
+HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
+  auto& s = impl_->server;
+  Impl* impl = impl_.get();
+  // One thread per keep-alive connection: httplib serves a connection on one
+  // thread for its lifetime, so the pool must exceed the expected clients.
+  s.new_task_queue = [] { return new httplib::ThreadPool(256); };
+  s.set_payload_max_length(static_cast<size_t>(app.settings().http.max_body_bytes));
+  s.set_keep_alive_max_count(100000);
+  s.set_keep_alive_timeout(30);
+  s.set_read_timeout(30, 0);
+  s.Post("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->post_mcp(req, res); });
+  s.Delete("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->delete_mcp(req, res); });
+  s.Get("/mcp", [impl](const httplib::Request& req, httplib::Response& res) {
+    if (!impl->admit(req, res)) return;
+    res.set_header("Allow", "POST, DELETE");
+    send_rpc_error(res, 405, rpc::invalid_request, "Method Not Allowed: dbopt sends no server-initiated messages.");
+  });
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"status", "ok"}});
+  });
+  s.Get("/v1/tools", [impl](const httplib::Request& req, httplib::Response& res) { impl->get_tools(req, res); });
+  s.Post(R"(/v1/tools/([A-Za-z0-9_.\-]+))",
+         [impl](const httplib::Request& req, httplib::Response& res) { impl->post_tool(req, res); });
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413)
+      send_rpc_error(res, 413, rpc::invalid_request, "Payload Too Large: the body exceeds http.max_body_bytes.");
+    else if (res.status == 404)
+      send_json(res, 404, {{"error", "Not found. Endpoints: POST/DELETE /mcp, GET /v1/tools, POST /v1/tools/{name}, GET /healthz."}});
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    spdlog::error("HTTP handler failed: {}", what);
+    send_rpc_error(res, 500, rpc::internal_error, "Internal error: " + what);
+  });
+}
+
+HttpTransport::~HttpTransport() { stop(); }
+
+int HttpTransport::bind(const std::string& host, int port) {
+  impl_->bound_host = host;
+  int bound = port;
+  if (port == 0) bound = impl_->server.bind_to_any_port(host);
+  else if (!impl_->server.bind_to_port(host, port)) bound = -1;
+  if (bound <= 0)
+    throw Error(ErrorCode::unavailable, "Cannot listen on " + host + ":" + std::to_string(port) + ".",
+                "Pick a free port with --http HOST:PORT, or stop what is using it.");
+  return bound;
+}
+
+void HttpTransport::listen() { impl_->server.listen_after_bind(); }
+
+void HttpTransport::stop() {
+  if (impl_->server.is_running()) impl_->server.stop();
+}
+
+}  // namespace dbopt::server

@@ -1,0 +1,14 @@
+#include "tools/builtin_tools.h"
+#include "tools/tool_registry.h"
+
+namespace dbopt::tools {
+
+void register_builtin_tools(ToolRegistry& registry) {
+  registry.add(make_explain_query_tool());
+  registry.add(make_suggest_indexes_tool());
+  registry.add(make_detect_n_plus_one_tool());
+  registry.add(make_tune_pool_tool());
+  registry.add(make_create_perf_task_tool());
+}
+
+}  // namespace dbopt::tools

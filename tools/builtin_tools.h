@@ -1,0 +1,14 @@
+// Constructors of dbopt's tools; register_builtin_tools() (tool_registry.h) adds them all.
+#pragma once
+
+#include "tools/tool.h"
+
+namespace dbopt::tools {
+
+Tool make_explain_query_tool();
+Tool make_suggest_indexes_tool();
+Tool make_detect_n_plus_one_tool();
+Tool make_tune_pool_tool();
+Tool make_create_perf_task_tool();
+
+}  // namespace dbopt::tools
