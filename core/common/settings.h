@@ -55,6 +55,8 @@ struct Settings {
   LimitSettings limits;
   LinearSettings linear;
   std::string log_level = "info";
+  std::string prompts_dir;    // MCP prompt templates (prompts/)
+  std::string knowledge_dir;  // rule files (knowledge/)
 
   // The named database, or the default one when name is empty; nullptr if none.
   const DatabaseSettings* find_database(const std::string& name) const;
