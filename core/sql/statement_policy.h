@@ -8,6 +8,13 @@
 // pg_ls_dir, lo_*, dblink*, pg_terminate_backend, set_config, ...). A write under
 // EXPLAIN ANALYZE is reported as such so the caller can allow it only when the
 // config permits (it is then still rolled back). Pure function, thread-safe.
+//
+// Plain EXPLAIN (without ANALYZE) only plans, so it may show the plan of a
+// write, a data-modifying CTE or a locking SELECT; denylisted functions and
+// SELECT INTO are refused under any EXPLAIN. Under EXPLAIN ANALYZE only the
+// explained write itself can be allowed by the flag: a data-modifying CTE or a
+// locking clause is refused outright. The denylist cannot see inside
+// user-defined functions; the READ ONLY transaction is the backstop there.
 #pragma once
 
 #include <string>
@@ -19,9 +26,12 @@ struct StatementVerdict {
   bool allowed = false;
   // EXPLAIN ANALYZE of INSERT/UPDATE/DELETE/MERGE: allowed only with the config flag.
   bool is_analyze_of_write = false;
-  // EXPLAIN with ANALYZE (the statement really runs).
+  // The statement really executes: SELECT / VALUES / SHOW, or EXPLAIN with
+  // ANALYZE. False for plain EXPLAIN, which only plans.
   bool runs_statement = false;
   std::string statement_kind;  // "select", "explain", "show", "insert", ...
+  // For EXPLAIN: the kind of the explained statement ("select", "delete", ...).
+  std::string explained_statement_kind;
   // When refused: what was refused and why, naming the offending construct.
   std::string reason;
 };

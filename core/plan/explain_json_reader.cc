@@ -1,0 +1,817 @@
+// EXPLAIN (FORMAT JSON) -> Plan.
+//
+// A SAX handler fills the Plan while nlohmann's lexer reads, so no JSON DOM is
+// built: a large plan costs one pass and no copy of its subtrees. Keys the
+// model does not hold (per-worker details, "Inner Unique", ...) are skipped.
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/plan/explain_reader.h"
+#include "core/plan/reader_support.h"
+
+namespace dbopt::plan {
+
+namespace {
+
+enum class NodeField {
+  node_type,
+  parent_relationship,
+  subplan_name,
+  parallel_aware,
+  async_capable,
+  relation_name,
+  schema,
+  alias,
+  index_name,
+  cte_name,
+  function_name,
+  join_type,
+  strategy,
+  partial_mode,
+  operation,
+  set_operation,
+  custom_plan_provider,
+  scan_direction,
+  startup_cost,
+  total_cost,
+  plan_rows,
+  plan_width,
+  actual_startup_time,
+  actual_total_time,
+  actual_rows,
+  actual_loops,
+  filter,
+  index_cond,
+  recheck_cond,
+  hash_cond,
+  merge_cond,
+  join_filter,
+  one_time_filter,
+  rows_removed_by_filter,
+  rows_removed_by_join_filter,
+  rows_removed_by_index_recheck,
+  heap_fetches,
+  exact_heap_blocks,
+  lossy_heap_blocks,
+  sort_key,
+  sort_method,
+  sort_space_used,
+  sort_space_type,
+  group_key,
+  output,
+  hash_buckets,
+  original_hash_buckets,
+  hash_batches,
+  original_hash_batches,
+  peak_memory_usage,
+  hashagg_batches,
+  disk_usage,
+  cache_key,
+  cache_mode,
+  cache_hits,
+  cache_misses,
+  cache_evictions,
+  cache_overflows,
+  workers_planned,
+  workers_launched,
+  plans,
+  wal_records,
+  wal_fpi,
+  wal_bytes,
+};
+
+const std::unordered_map<std::string_view, NodeField>& node_fields() {
+  static const std::unordered_map<std::string_view, NodeField> fields{
+      {"Node Type", NodeField::node_type},
+      {"Parent Relationship", NodeField::parent_relationship},
+      {"Subplan Name", NodeField::subplan_name},
+      {"Parallel Aware", NodeField::parallel_aware},
+      {"Async Capable", NodeField::async_capable},
+      {"Relation Name", NodeField::relation_name},
+      {"Schema", NodeField::schema},
+      {"Alias", NodeField::alias},
+      {"Index Name", NodeField::index_name},
+      {"CTE Name", NodeField::cte_name},
+      {"Function Name", NodeField::function_name},
+      {"Table Function Name", NodeField::function_name},
+      {"Join Type", NodeField::join_type},
+      {"Strategy", NodeField::strategy},
+      {"Partial Mode", NodeField::partial_mode},
+      {"Operation", NodeField::operation},
+      {"Command", NodeField::set_operation},
+      {"Custom Plan Provider", NodeField::custom_plan_provider},
+      {"Scan Direction", NodeField::scan_direction},
+      {"Startup Cost", NodeField::startup_cost},
+      {"Total Cost", NodeField::total_cost},
+      {"Plan Rows", NodeField::plan_rows},
+      {"Plan Width", NodeField::plan_width},
+      {"Actual Startup Time", NodeField::actual_startup_time},
+      {"Actual Total Time", NodeField::actual_total_time},
+      {"Actual Rows", NodeField::actual_rows},
+      {"Actual Loops", NodeField::actual_loops},
+      {"Filter", NodeField::filter},
+      {"Index Cond", NodeField::index_cond},
+      {"Recheck Cond", NodeField::recheck_cond},
+      {"Hash Cond", NodeField::hash_cond},
+      {"Merge Cond", NodeField::merge_cond},
+      {"Join Filter", NodeField::join_filter},
+      {"One-Time Filter", NodeField::one_time_filter},
+      {"Rows Removed by Filter", NodeField::rows_removed_by_filter},
+      {"Rows Removed by Join Filter", NodeField::rows_removed_by_join_filter},
+      {"Rows Removed by Index Recheck", NodeField::rows_removed_by_index_recheck},
+      {"Heap Fetches", NodeField::heap_fetches},
+      {"Exact Heap Blocks", NodeField::exact_heap_blocks},
+      {"Lossy Heap Blocks", NodeField::lossy_heap_blocks},
+      {"Sort Key", NodeField::sort_key},
+      {"Sort Method", NodeField::sort_method},
+      {"Sort Space Used", NodeField::sort_space_used},
+      {"Sort Space Type", NodeField::sort_space_type},
+      {"Group Key", NodeField::group_key},
+      {"Output", NodeField::output},
+      {"Hash Buckets", NodeField::hash_buckets},
+      {"Original Hash Buckets", NodeField::original_hash_buckets},
+      {"Hash Batches", NodeField::hash_batches},
+      {"Original Hash Batches", NodeField::original_hash_batches},
+      {"Peak Memory Usage", NodeField::peak_memory_usage},
+      {"HashAgg Batches", NodeField::hashagg_batches},
+      {"Disk Usage", NodeField::disk_usage},
+      {"Cache Key", NodeField::cache_key},
+      {"Cache Mode", NodeField::cache_mode},
+      {"Cache Hits", NodeField::cache_hits},
+      {"Cache Misses", NodeField::cache_misses},
+      {"Cache Evictions", NodeField::cache_evictions},
+      {"Cache Overflows", NodeField::cache_overflows},
+      {"Workers Planned", NodeField::workers_planned},
+      {"Workers Launched", NodeField::workers_launched},
+      {"Plans", NodeField::plans},
+      {"WAL Records", NodeField::wal_records},
+      {"WAL FPI", NodeField::wal_fpi},
+      {"WAL Bytes", NodeField::wal_bytes},
+  };
+  return fields;
+}
+
+// The BUFFERS keys, shared by plan nodes and the "Planning" object. Returns
+// false for any other key.
+bool apply_buffers_key(Buffers& b, std::string_view key, double value) {
+  const auto blocks = static_cast<std::int64_t>(std::llround(value));
+  if (key == "Shared Hit Blocks")
+    b.shared_hit = blocks;
+  else if (key == "Shared Read Blocks")
+    b.shared_read = blocks;
+  else if (key == "Shared Dirtied Blocks")
+    b.shared_dirtied = blocks;
+  else if (key == "Shared Written Blocks")
+    b.shared_written = blocks;
+  else if (key == "Local Hit Blocks")
+    b.local_hit = blocks;
+  else if (key == "Local Read Blocks")
+    b.local_read = blocks;
+  else if (key == "Local Dirtied Blocks")
+    b.local_dirtied = blocks;
+  else if (key == "Local Written Blocks")
+    b.local_written = blocks;
+  else if (key == "Temp Read Blocks")
+    b.temp_read = blocks;
+  else if (key == "Temp Written Blocks")
+    b.temp_written = blocks;
+  // Up to 16 one pair of keys covers shared and local; 17 splits them.
+  else if (key == "I/O Read Time" || key == "Shared I/O Read Time" || key == "Local I/O Read Time")
+    b.io_read_time_ms += value;
+  else if (key == "I/O Write Time" || key == "Shared I/O Write Time" || key == "Local I/O Write Time")
+    b.io_write_time_ms += value;
+  else if (key == "Temp I/O Read Time")
+    b.temp_io_read_time_ms = value;
+  else if (key == "Temp I/O Write Time")
+    b.temp_io_write_time_ms = value;
+  else
+    return false;
+  return true;
+}
+
+bool is_block_count_key(std::string_view key) { return key.size() > 7 && key.substr(key.size() - 7) == " Blocks"; }
+
+// One JSON scalar, as the handler sees it.
+struct Scalar {
+  enum class Kind { null, boolean, number, string } kind = Kind::null;
+  bool boolean = false;
+  double number = 0;
+  std::string* text = nullptr;  // owned by the lexer; may be moved from
+};
+
+// Hash, HashAgg and Memoize figures share "Peak Memory Usage" and may come in
+// any order; they are sorted out when the node's object ends.
+struct NodeExtras {
+  std::optional<std::int64_t> hash_buckets, original_hash_buckets, hash_batches, original_hash_batches;
+  std::optional<std::int64_t> peak_memory, hashagg_batches, disk_usage;
+  std::optional<std::int64_t> cache_hits, cache_misses, cache_evictions, cache_overflows;
+};
+
+struct Frame {
+  enum class Kind {
+    document,
+    outer_array,
+    top_object,
+    node,
+    plans,
+    strings,
+    settings,
+    planning,
+    jit,
+    jit_options,
+    jit_timing,
+    jit_generation,
+    triggers,
+    trigger,
+    skip,
+  };
+  explicit Frame(Kind k) : kind(k) {}
+  Kind kind;
+  PlanNode* node = nullptr;
+  std::vector<std::string>* strings = nullptr;
+  int depth = 0;        // node: nesting depth; skip: open containers
+  int node_number = 0;  // node: pre-order position, for messages
+  bool seen_element = false;
+  NodeExtras extras;
+};
+
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(std::string_view text) : text_(text) { frames_.emplace_back(Frame::Kind::document); }
+
+  Plan take_plan() {
+    if (!seen_plan_) {
+      detail::throw_parse_error(
+          "EXPLAIN (FORMAT JSON): no \"Plan\" object found; expected the output of "
+          "EXPLAIN (FORMAT JSON), an array holding an object with a \"Plan\" key.");
+    }
+    return std::move(plan_);
+  }
+
+  // --- nlohmann SAX interface ---
+  bool null() { return scalar({}); }
+  bool boolean(bool value) {
+    Scalar s;
+    s.kind = Scalar::Kind::boolean;
+    s.boolean = value;
+    return scalar(s);
+  }
+  bool number_integer(std::int64_t value) { return number(static_cast<double>(value)); }
+  bool number_unsigned(std::uint64_t value) { return number(static_cast<double>(value)); }
+  bool number_float(double value, const std::string&) { return number(value); }
+  bool string(std::string& value) {
+    Scalar s;
+    s.kind = Scalar::Kind::string;
+    s.text = &value;
+    return scalar(s);
+  }
+  bool binary(nlohmann::json::binary_t&) { return scalar({}); }
+
+  bool key(std::string& value) {
+    if (top().kind != Frame::Kind::skip) key_ = std::move(value);
+    return true;
+  }
+
+  bool start_object(std::size_t) {
+    Frame& frame = top();
+    switch (frame.kind) {
+      case Frame::Kind::document:
+        push(Frame::Kind::top_object);
+        return true;
+      case Frame::Kind::outer_array:
+        push(take_first_element(frame) ? Frame::Kind::top_object : Frame::Kind::skip);
+        return true;
+      case Frame::Kind::top_object:
+        if (key_ == "Plan" && !seen_plan_) {
+          seen_plan_ = true;
+          push_node(&plan_.root, 1);
+        } else if (key_ == "Planning") {
+          push(Frame::Kind::planning);
+        } else if (key_ == "JIT") {
+          plan_.jit.emplace();
+          push(Frame::Kind::jit);
+        } else if (key_ == "Settings") {
+          push(Frame::Kind::settings);
+        } else {
+          push(Frame::Kind::skip);
+        }
+        return true;
+      case Frame::Kind::plans: {
+        const int depth = frame.depth + 1;
+        if (depth > kMaxPlanDepth) {
+          detail::throw_parse_error("EXPLAIN (FORMAT JSON): the plan is nested deeper than " +
+                                    std::to_string(kMaxPlanDepth) + " levels.");
+        }
+        PlanNode& child = frame.node->children.emplace_back();
+        push_node(&child, depth);
+        return true;
+      }
+      case Frame::Kind::jit:
+        push(key_ == "Options"  ? Frame::Kind::jit_options
+             : key_ == "Timing" ? Frame::Kind::jit_timing
+                                : Frame::Kind::skip);
+        return true;
+      case Frame::Kind::jit_timing:
+        push(key_ == "Generation" ? Frame::Kind::jit_generation : Frame::Kind::skip);
+        return true;
+      case Frame::Kind::triggers:
+        plan_.triggers.emplace_back();
+        push(Frame::Kind::trigger);
+        return true;
+      case Frame::Kind::skip:
+        ++frame.depth;
+        return true;
+      default:
+        push(Frame::Kind::skip);
+        return true;
+    }
+  }
+
+  bool start_array(std::size_t) {
+    Frame& frame = top();
+    switch (frame.kind) {
+      case Frame::Kind::document:
+        push(Frame::Kind::outer_array);
+        return true;
+      case Frame::Kind::top_object:
+        // [{"QUERY PLAN": [...]}] is what some clients make of psql's result.
+        push(key_ == "Triggers"     ? Frame::Kind::triggers
+             : key_ == "QUERY PLAN" ? Frame::Kind::outer_array
+                                    : Frame::Kind::skip);
+        return true;
+      case Frame::Kind::node: {
+        const auto field = node_fields().find(key_);
+        if (field == node_fields().end()) {
+          push(Frame::Kind::skip);
+        } else if (field->second == NodeField::plans) {
+          Frame plans{Frame::Kind::plans};
+          plans.node = frame.node;
+          plans.depth = frame.depth;
+          frames_.push_back(plans);
+        } else if (field->second == NodeField::sort_key || field->second == NodeField::group_key ||
+                   field->second == NodeField::output) {
+          Frame strings{Frame::Kind::strings};
+          strings.strings = field->second == NodeField::sort_key    ? &frame.node->sort_key
+                            : field->second == NodeField::group_key ? &frame.node->group_key
+                                                                    : &frame.node->output;
+          strings.strings->clear();
+          frames_.push_back(strings);
+        } else {
+          push(Frame::Kind::skip);
+        }
+        return true;
+      }
+      case Frame::Kind::outer_array:
+        take_first_element(frame);
+        push(Frame::Kind::skip);
+        return true;
+      case Frame::Kind::skip:
+        ++frame.depth;
+        return true;
+      default:
+        push(Frame::Kind::skip);
+        return true;
+    }
+  }
+
+  bool end_object() { return end_container(); }
+  bool end_array() { return end_container(); }
+
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
+    const std::size_t end = position < text_.size() ? position : text_.size();
+    int line = 1;
+    for (std::size_t i = 0; i < end; ++i) line += text_[i] == '\n';
+    // nlohmann says "parse error at line L, column C: <what>"; keep <what>.
+    std::string what = ex.what();
+    const auto column = what.find("column ");
+    const auto colon = what.find(": ", column == std::string::npos ? 0 : column);
+    if (colon != std::string::npos) what = what.substr(colon + 2);
+    std::string message = "EXPLAIN (FORMAT JSON), line " + std::to_string(line) + ": not valid JSON (" + what + ")";
+    // The lexer stopped at the end of the text: a paste that lost its tail.
+    const bool at_end = text_.find_first_not_of(" \t\r\n", end) == std::string_view::npos;
+    if (at_end || what.find("end of input") != std::string::npos) message += "; the plan looks cut short";
+    detail::throw_parse_error(message + ".");
+  }
+
+ private:
+  Frame& top() { return frames_.back(); }
+
+  void push(Frame::Kind kind) {
+    Frame frame{kind};
+    if (kind == Frame::Kind::skip) frame.depth = 1;
+    frames_.push_back(frame);
+  }
+
+  void push_node(PlanNode* node, int depth) {
+    Frame frame{Frame::Kind::node};
+    frame.node = node;
+    frame.depth = depth;
+    frame.node_number = node_count_++;
+    frames_.push_back(frame);
+  }
+
+  static bool take_first_element(Frame& frame) {
+    const bool first = !frame.seen_element;
+    frame.seen_element = true;
+    return first;
+  }
+
+  bool end_container() {
+    Frame& frame = top();
+    if (frame.kind == Frame::Kind::skip && --frame.depth > 0) return true;
+    if (frame.kind == Frame::Kind::node) finish_node(frame);
+    frames_.pop_back();
+    return true;
+  }
+
+  bool number(double value) {
+    Scalar s;
+    s.kind = Scalar::Kind::number;
+    s.number = value;
+    return scalar(s);
+  }
+
+  [[noreturn]] void wrong_type(const char* expected) const {
+    const Frame& frame = frames_.back();
+    std::string where =
+        frame.kind == Frame::Kind::node ? " of plan node " + std::to_string(frame.node_number) : std::string();
+    detail::throw_parse_error("EXPLAIN (FORMAT JSON): \"" + key_ + "\"" + where + " should be " + expected + ".");
+  }
+
+  double as_number(const Scalar& s) const {
+    if (s.kind != Scalar::Kind::number) wrong_type("a number");
+    return s.number;
+  }
+  std::int64_t as_integer(const Scalar& s) const { return static_cast<std::int64_t>(std::llround(as_number(s))); }
+  std::string as_string(const Scalar& s) const {
+    if (s.kind != Scalar::Kind::string) wrong_type("a string");
+    return std::move(*s.text);
+  }
+  bool as_bool(const Scalar& s) const {
+    if (s.kind != Scalar::Kind::boolean) wrong_type("true or false");
+    return s.boolean;
+  }
+
+  bool scalar(const Scalar& value) {
+    Frame& frame = top();
+    switch (frame.kind) {
+      case Frame::Kind::document:
+        detail::throw_parse_error(
+            "EXPLAIN (FORMAT JSON), line 1: expected an array or an object, found a single value.");
+      case Frame::Kind::outer_array:
+        take_first_element(frame);
+        return true;
+      case Frame::Kind::top_object:
+        if (key_ == "Planning Time")
+          plan_.planning_time_ms = as_number(value);
+        else if (key_ == "Execution Time" || key_ == "Total Runtime")
+          plan_.execution_time_ms = as_number(value);
+        else if (key_ == "Query Text" && value.kind == Scalar::Kind::string)
+          plan_.query_text = as_string(value);
+        return true;
+      case Frame::Kind::node:
+        node_scalar(frame, value);
+        return true;
+      case Frame::Kind::strings:
+        frame.strings->push_back(as_string(value));
+        return true;
+      case Frame::Kind::settings:
+        if (value.kind == Scalar::Kind::string) plan_.settings[key_] = as_string(value);
+        return true;
+      case Frame::Kind::planning:
+        if (value.kind == Scalar::Kind::number && apply_buffers_key(plan_.planning_buffers, key_, value.number) &&
+            is_block_count_key(key_)) {
+          plan_.has_buffers = true;
+        }
+        return true;
+      case Frame::Kind::jit:
+        if (key_ == "Functions") plan_.jit->functions = as_integer(value);
+        return true;
+      case Frame::Kind::jit_options:
+        if (key_ == "Inlining")
+          plan_.jit->inlining = as_bool(value);
+        else if (key_ == "Optimization")
+          plan_.jit->optimization = as_bool(value);
+        else if (key_ == "Expressions")
+          plan_.jit->expressions = as_bool(value);
+        else if (key_ == "Deforming")
+          plan_.jit->deforming = as_bool(value);
+        return true;
+      case Frame::Kind::jit_timing:
+        if (key_ == "Generation")
+          plan_.jit->generation_ms = as_number(value);
+        else if (key_ == "Inlining")
+          plan_.jit->inlining_ms = as_number(value);
+        else if (key_ == "Optimization")
+          plan_.jit->optimization_ms = as_number(value);
+        else if (key_ == "Emission")
+          plan_.jit->emission_ms = as_number(value);
+        else if (key_ == "Total")
+          plan_.jit->total_ms = as_number(value);
+        return true;
+      case Frame::Kind::jit_generation:
+        if (key_ == "Deform")
+          plan_.jit->deform_ms = as_number(value);
+        else if (key_ == "Total")
+          plan_.jit->generation_ms = as_number(value);
+        return true;
+      case Frame::Kind::trigger: {
+        TriggerTime& trigger = plan_.triggers.back();
+        if (key_ == "Trigger Name")
+          trigger.name = as_string(value);
+        else if (key_ == "Constraint Name")
+          trigger.constraint_name = as_string(value);
+        else if (key_ == "Relation")
+          trigger.relation = as_string(value);
+        else if (key_ == "Time")
+          trigger.time_ms = as_number(value);
+        else if (key_ == "Calls")
+          trigger.calls = as_number(value);
+        return true;
+      }
+      case Frame::Kind::plans:
+      case Frame::Kind::triggers:
+      case Frame::Kind::skip:
+        return true;
+    }
+    return true;
+  }
+
+  void node_scalar(Frame& frame, const Scalar& value) {
+    PlanNode& node = *frame.node;
+    NodeExtras& extras = frame.extras;
+    const auto found = node_fields().find(key_);
+    if (found == node_fields().end()) {
+      if (value.kind == Scalar::Kind::number && apply_buffers_key(node.buffers, key_, value.number) &&
+          is_block_count_key(key_)) {
+        plan_.has_buffers = true;
+      }
+      return;
+    }
+    auto estimates = [&]() -> Estimates& {
+      if (!node.estimates) node.estimates.emplace();
+      return *node.estimates;
+    };
+    auto actuals = [&]() -> Actuals& {
+      if (!node.actuals) node.actuals.emplace();
+      return *node.actuals;
+    };
+    switch (found->second) {
+      case NodeField::node_type:
+        node.node_type = as_string(value);
+        break;
+      case NodeField::parent_relationship:
+        node.parent_relationship = as_string(value);
+        break;
+      case NodeField::subplan_name:
+        node.subplan_name = as_string(value);
+        break;
+      case NodeField::parallel_aware:
+        node.parallel_aware = as_bool(value);
+        break;
+      case NodeField::async_capable:
+        node.async_capable = as_bool(value);
+        break;
+      case NodeField::relation_name:
+        node.relation_name = as_string(value);
+        break;
+      case NodeField::schema:
+        node.schema = as_string(value);
+        break;
+      case NodeField::alias:
+        node.alias = as_string(value);
+        break;
+      case NodeField::index_name:
+        node.index_name = as_string(value);
+        break;
+      case NodeField::cte_name:
+        node.cte_name = as_string(value);
+        break;
+      case NodeField::function_name:
+        node.function_name = as_string(value);
+        break;
+      case NodeField::join_type:
+        node.join_type = as_string(value);
+        break;
+      case NodeField::strategy:
+        node.strategy = as_string(value);
+        break;
+      case NodeField::partial_mode:
+        node.partial_mode = as_string(value);
+        break;
+      case NodeField::operation:
+        node.operation = as_string(value);
+        break;
+      case NodeField::set_operation:
+        node.set_operation = as_string(value);
+        break;
+      case NodeField::custom_plan_provider:
+        node.custom_plan_provider = as_string(value);
+        break;
+      case NodeField::scan_direction:
+        node.backward_scan = as_string(value) == "Backward";
+        break;
+      case NodeField::startup_cost:
+        estimates().startup_cost = as_number(value);
+        break;
+      case NodeField::total_cost:
+        estimates().total_cost = as_number(value);
+        break;
+      case NodeField::plan_rows:
+        estimates().rows = as_number(value);
+        break;
+      case NodeField::plan_width:
+        estimates().width = as_integer(value);
+        break;
+      case NodeField::actual_startup_time:
+        actuals().startup_time_ms = as_number(value);
+        break;
+      case NodeField::actual_total_time:
+        actuals().total_time_ms = as_number(value);
+        break;
+      case NodeField::actual_rows:
+        actuals().rows = as_number(value);
+        break;
+      case NodeField::actual_loops:
+        actuals().loops = as_number(value);
+        break;
+      case NodeField::filter:
+        node.filter = as_string(value);
+        break;
+      case NodeField::index_cond:
+        node.index_cond = as_string(value);
+        break;
+      case NodeField::recheck_cond:
+        node.recheck_cond = as_string(value);
+        break;
+      case NodeField::hash_cond:
+        node.hash_cond = as_string(value);
+        break;
+      case NodeField::merge_cond:
+        node.merge_cond = as_string(value);
+        break;
+      case NodeField::join_filter:
+        node.join_filter = as_string(value);
+        break;
+      case NodeField::one_time_filter:
+        node.one_time_filter = as_string(value);
+        break;
+      case NodeField::rows_removed_by_filter:
+        node.rows_removed_by_filter = as_number(value);
+        break;
+      case NodeField::rows_removed_by_join_filter:
+        node.rows_removed_by_join_filter = as_number(value);
+        break;
+      case NodeField::rows_removed_by_index_recheck:
+        node.rows_removed_by_index_recheck = as_number(value);
+        break;
+      case NodeField::heap_fetches:
+        node.heap_fetches = as_number(value);
+        break;
+      case NodeField::exact_heap_blocks:
+        node.exact_heap_blocks = as_integer(value);
+        break;
+      case NodeField::lossy_heap_blocks:
+        node.lossy_heap_blocks = as_integer(value);
+        break;
+      case NodeField::sort_method:
+        node.sort_method = as_string(value);
+        break;
+      case NodeField::sort_space_used:
+        node.sort_space_used_kb = as_integer(value);
+        break;
+      case NodeField::sort_space_type:
+        node.sort_space_type = as_string(value);
+        break;
+      case NodeField::hash_buckets:
+        extras.hash_buckets = as_integer(value);
+        break;
+      case NodeField::original_hash_buckets:
+        extras.original_hash_buckets = as_integer(value);
+        break;
+      case NodeField::hash_batches:
+        extras.hash_batches = as_integer(value);
+        break;
+      case NodeField::original_hash_batches:
+        extras.original_hash_batches = as_integer(value);
+        break;
+      case NodeField::peak_memory_usage:
+        extras.peak_memory = as_integer(value);
+        break;
+      case NodeField::hashagg_batches:
+        extras.hashagg_batches = as_integer(value);
+        break;
+      case NodeField::disk_usage:
+        extras.disk_usage = as_integer(value);
+        break;
+      case NodeField::cache_key:
+        node.cache_key = as_string(value);
+        break;
+      case NodeField::cache_mode:
+        node.cache_mode = as_string(value);
+        break;
+      case NodeField::cache_hits:
+        extras.cache_hits = as_integer(value);
+        break;
+      case NodeField::cache_misses:
+        extras.cache_misses = as_integer(value);
+        break;
+      case NodeField::cache_evictions:
+        extras.cache_evictions = as_integer(value);
+        break;
+      case NodeField::cache_overflows:
+        extras.cache_overflows = as_integer(value);
+        break;
+      case NodeField::workers_planned:
+        node.workers_planned = as_integer(value);
+        break;
+      case NodeField::workers_launched:
+        node.workers_launched = as_integer(value);
+        break;
+      case NodeField::wal_records:
+        node.wal.records = as_integer(value);
+        break;
+      case NodeField::wal_fpi:
+        node.wal.full_page_images = as_integer(value);
+        break;
+      case NodeField::wal_bytes:
+        node.wal.bytes = as_integer(value);
+        break;
+      case NodeField::sort_key:
+      case NodeField::group_key:
+      case NodeField::output:
+      case NodeField::plans:
+        wrong_type("an array");
+    }
+  }
+
+  void finish_node(Frame& frame) {
+    PlanNode& node = *frame.node;
+    if (node.node_type.empty()) {
+      detail::throw_parse_error("EXPLAIN (FORMAT JSON): plan node " + std::to_string(frame.node_number) +
+                                " has no \"Node Type\".");
+    }
+    // PostgreSQL prints zeros for a node that never ran; the model says so instead.
+    if (node.actuals && node.actuals->loops == 0) {
+      node.actuals.reset();
+      node.never_executed = true;
+    }
+    const NodeExtras& e = frame.extras;
+    const std::int64_t peak = e.peak_memory.value_or(0);
+    if (e.hash_buckets || e.hash_batches) {
+      const std::int64_t buckets = e.hash_buckets.value_or(0);
+      const std::int64_t batches = e.hash_batches.value_or(0);
+      node.hash_table = HashTable{buckets, e.original_hash_buckets.value_or(buckets), batches,
+                                  e.original_hash_batches.value_or(batches), peak};
+    } else if (e.hashagg_batches) {
+      node.hash_aggregation = HashAggregation{*e.hashagg_batches, peak, e.disk_usage.value_or(0)};
+    } else if (e.cache_hits || e.cache_misses) {
+      node.memoize_cache = MemoizeCache{e.cache_hits.value_or(0), e.cache_misses.value_or(0),
+                                        e.cache_evictions.value_or(0), e.cache_overflows.value_or(0), peak};
+    }
+  }
+
+  std::string_view text_;
+  std::vector<Frame> frames_;
+  std::string key_;
+  Plan plan_;
+  bool seen_plan_ = false;
+  int node_count_ = 0;
+};
+
+Plan parse_json_text(std::string_view json) {
+  PlanBuilder builder(json);
+  nlohmann::json::sax_parse(json.begin(), json.end(), &builder, nlohmann::json::input_format_t::json,
+                            /*strict=*/false);
+  Plan plan = builder.take_plan();
+  detail::finish_plan(plan);
+  return plan;
+}
+
+}  // namespace
+
+Plan parse_explain_json(std::string_view json) {
+  if (detail::first_plan_character(json) == '\0') {
+    detail::throw_parse_error("EXPLAIN (FORMAT JSON): the input is empty; expected a JSON plan.");
+  }
+  // psql's frame is rare in JSON pastes: look for it before copying anything.
+  if (json.find("QUERY PLAN") == std::string_view::npos && json.find("+\n") == std::string_view::npos &&
+      json.find("+\r\n") == std::string_view::npos && json.find("\n--") == std::string_view::npos &&
+      !json.ends_with("+")) {
+    return parse_json_text(json);
+  }
+  const detail::CleanedInput cleaned = detail::strip_psql_decorations(json);
+  if (!cleaned.had_decorations) return parse_json_text(json);
+  const std::string joined = detail::join_lines(cleaned.lines);
+  return parse_json_text(joined);
+}
+
+}  // namespace dbopt::plan
