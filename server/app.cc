@@ -7,6 +7,9 @@
 #ifndef DBOPT_VERSION
 #define DBOPT_VERSION "0.0.0"
 #endif
+#ifndef DBOPT_KNOWLEDGE_DIR
+#define DBOPT_KNOWLEDGE_DIR "knowledge"
+#endif
 #ifndef DBOPT_PROMPTS_DIR
 #define DBOPT_PROMPTS_DIR "prompts"
 #endif
@@ -15,9 +18,17 @@ namespace dbopt::server {
 
 App::App(Settings settings) : settings_(std::move(settings)) {
   if (settings_.prompts_dir.empty()) settings_.prompts_dir = DBOPT_PROMPTS_DIR;
+  if (settings_.knowledge_dir.empty()) settings_.knowledge_dir = DBOPT_KNOWLEDGE_DIR;
+  rules_ = knowledge::RuleBook::load_directory(settings_.knowledge_dir + "/rules");
   tools::register_builtin_tools(tools_);
   prompts_ = PromptLibrary::load_directory(settings_.prompts_dir);
   add_resources();
+  add_knowledge_resources();
+  if (!settings_.databases.empty()) {
+    pg::PoolOptions pool;
+    pool.max_connections_per_database = settings_.limits.worker_threads;
+    databases_ = std::make_unique<pg::DatabasePool>(settings_, pool);
+  }
   workers_ = std::make_unique<WorkerPool>(settings_.limits.worker_threads, settings_.limits.max_queued_calls);
   mcp::ServerInfo info;
   info.version = DBOPT_VERSION;
@@ -25,12 +36,16 @@ App::App(Settings settings) : settings_(std::move(settings)) {
       "dbopt makes slow PostgreSQL applications fast. Start with explain_query for one slow query, "
       "suggest_indexes for a workload, detect_n_plus_one for ORM query logs, tune_pool for connection "
       "settings, and create_perf_task to file the result. Tools marked NOT IMPLEMENTED YET answer isError.";
-  mcp_ = std::make_unique<mcp::McpServer>(info, settings_, tools_, prompts_, resources_, *workers_, nullptr);
-  spdlog::info("dbopt {} ready: {} tools, {} prompts, {} databases", DBOPT_VERSION, tools_.tools().size(),
-               prompts_.prompts().size(), settings_.databases.size());
+  mcp_ = std::make_unique<mcp::McpServer>(info, settings_, tools_, prompts_, resources_, *workers_, databases_.get(),
+                                          &rules_);
+  spdlog::info("dbopt {} ready: {} tools, {} prompts, {} rules, {} databases", DBOPT_VERSION, tools_.tools().size(),
+               prompts_.prompts().size(), rules_.rules().size(), settings_.databases.size());
 }
 
-App::~App() = default;
+App::~App() {
+  workers_.reset();  // finish running calls before their databases go away
+  mcp_.reset();
+}
 
 std::shared_ptr<CancellationToken> App::new_call_token() const {
   return std::make_shared<CancellationToken>(CancellationToken::Clock::now() +
@@ -39,7 +54,7 @@ std::shared_ptr<CancellationToken> App::new_call_token() const {
 
 tools::ToolResult App::call_tool(const std::string& name, const tools::Json& arguments,
                                  const CancellationToken& cancel) {
-  tools::ToolContext context{.settings = settings_, .cancel = cancel, .databases = nullptr};
+  tools::ToolContext context{.settings = settings_, .cancel = cancel, .databases = databases_.get(), .rules = &rules_};
   context.log = [&](tools::LogLevel level, const std::string& message) { tools::write_server_log(name, level, message); };
   return tools_.call(name, arguments, context);
 }
@@ -88,6 +103,53 @@ void App::add_resources() {
                             ". Built: " + (tool->implemented ? "yes" : "not yet") + ".\n\n## Input schema\n\n```json\n" +
                             tool->input_schema.dump(2) + "\n```\n";
          return ResourceContent{"dbopt://tools/" + name, "text/markdown", text};
+       }});
+}
+
+void App::add_knowledge_resources() {
+  resources_.add({.uri = "dbopt://knowledge/rules",
+                  .name = "knowledge-rules",
+                  .title = "dbopt's rule knowledge base",
+                  .description = "Every curated rule behind dbopt's findings: id, title, category, severity and "
+                                 "thresholds. Read dbopt://knowledge/rules/{id} for why it matters and the fix.",
+                  .mime_type = "application/json",
+                  .read = [this] {
+                    tools::Json list = tools::Json::array();
+                    for (const auto& r : rules_.rules())
+                      list.push_back({{"id", r.id},
+                                      {"title", r.title},
+                                      {"category", knowledge::to_string(r.category)},
+                                      {"severity", knowledge::to_string(r.severity)},
+                                      {"thresholds", r.thresholds},
+                                      {"uri", "dbopt://knowledge/rules/" + r.id}});
+                    return ResourceContent{"dbopt://knowledge/rules", "application/json",
+                                           tools::Json{{"rules", list}}.dump(2)};
+                  }});
+  resources_.add_template(
+      {.uri_template = "dbopt://knowledge/rules/{id}",
+       .name = "knowledge-rule",
+       .title = "One rule of the knowledge base",
+       .description = "A rule's title, severity, thresholds, why it matters, the fix (SQL / Django) and references.",
+       .mime_type = "text/markdown",
+       .read = [this](const std::string& id) {
+         const knowledge::Rule* rule = rules_.find(id);
+         if (!rule)
+           throw Error(ErrorCode::not_found, "Resource not found: dbopt://knowledge/rules/" + id,
+                       "Read dbopt://knowledge/rules for the rule ids.");
+         std::string text = "# " + rule->id + ": " + rule->title + "\n\nCategory: " +
+                            knowledge::to_string(rule->category) + ". Severity: " +
+                            knowledge::to_string(rule->severity) + ".\n";
+         if (!rule->thresholds.empty()) {
+           text += "\n## Fires when\n\n";
+           for (const auto& [name, value] : rule->thresholds)
+             text += "- `" + name + "` = " + tools::Json(value).dump() + "\n";
+         }
+         text += "\n## Why it matters\n\n" + rule->why + "\n\n## Fix\n\n" + rule->fix + "\n";
+         if (!rule->references.empty()) {
+           text += "\n## References\n\n";
+           for (const auto& ref : rule->references) text += "- [" + ref.title + "](" + ref.url + ")\n";
+         }
+         return ResourceContent{"dbopt://knowledge/rules/" + id, "text/markdown", text};
        }});
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "core/common/settings.h"
+#include "core/pg/database_pool.h"
+#include "knowledge/rule_book.h"
 #include "server/mcp/mcp_server.h"
 #include "server/prompt_library.h"
 #include "server/resource_catalog.h"
@@ -22,6 +24,7 @@ class App {
 
   const Settings& settings() const { return settings_; }
   const tools::ToolRegistry& tools() const { return tools_; }
+  const knowledge::RuleBook& rules() const { return rules_; }
   mcp::McpServer& mcp() { return *mcp_; }
   WorkerPool& workers() { return *workers_; }
 
@@ -31,11 +34,14 @@ class App {
 
  private:
   void add_resources();
+  void add_knowledge_resources();
 
   Settings settings_;
   tools::ToolRegistry tools_;
+  knowledge::RuleBook rules_;
   PromptLibrary prompts_;
   ResourceCatalog resources_;
+  std::unique_ptr<pg::DatabasePool> databases_;  // null when no database is configured
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<mcp::McpServer> mcp_;
 };

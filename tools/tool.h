@@ -23,6 +23,9 @@
 namespace dbopt::pg {
 class DatabasePool;  // core/pg: connections to the configured databases
 }
+namespace dbopt::knowledge {
+class RuleBook;  // knowledge/: the curated rules and their thresholds
+}
 
 namespace dbopt::tools {
 
@@ -43,7 +46,8 @@ enum class LogLevel { debug, info, notice, warning, error, critical, alert, emer
 struct ToolContext {
   const Settings& settings;
   const CancellationToken& cancel;
-  pg::DatabasePool* databases = nullptr;  // null when no database layer is configured
+  pg::DatabasePool* databases = nullptr;         // null when no database is configured
+  const knowledge::RuleBook* rules = nullptr;    // loaded at start; null only in narrow unit tests
   // progress: work done so far; total when known; message for people.
   std::function<void(double progress, std::optional<double> total, const std::string& message)> progress =
       [](double, std::optional<double>, const std::string&) {};

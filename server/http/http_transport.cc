@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -55,7 +56,7 @@ class HttpExchange : public mcp::Exchange {
 
   void notify(const Json& notification) override { push({dump(notification), false}); }
   void respond(const Json& response) override {
-    response_ = response;
+    error_code_ = response.is_object() && response.contains("error") ? response["error"].value("code", 0) : 0;
     push({dump(response), true});
   }
   void finish_without_response() override { push({"", true}); }
@@ -68,7 +69,7 @@ class HttpExchange : public mcp::Exchange {
     items_.pop_front();
     return item;
   }
-  const Json& response() const { return response_; }  // after the final item
+  int error_code() const { return error_code_; }  // of the response, after the final item; 0 = success
 
  private:
   void push(Item item) {
@@ -81,13 +82,8 @@ class HttpExchange : public mcp::Exchange {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Item> items_;
-  Json response_;
+  std::atomic<int> error_code_{0};
 };
-
-int error_code_of(const Json& response) {
-  if (response.is_object() && response.contains("error")) return response["error"].value("code", 0);
-  return 0;
-}
 
 void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
@@ -248,21 +244,19 @@ struct HttpTransport::Impl {
       res.status = 202;  // client responses and all-notification batches have no answer
       return;
     }
-    const Json& response = exchange->response();
     if (message.is_object() && message.value("method", "") == "initialize") {
-      if (error_code_of(response) == 0) {
+      if (exchange->error_code() == 0) {
         res.set_header("Mcp-Session-Id", session->id());
       } else {
         std::lock_guard lock(sessions_mutex);
         sessions.erase(session->id());
       }
     }
-    res.status = status_for(response, stateless);
+    res.status = status_for(exchange->error_code(), stateless);
     res.set_content(item->json, "application/json");
   }
 
-  static int status_for(const Json& response, bool stateless) {
-    const int code = error_code_of(response);
+  static int status_for(int code, bool stateless) {
     if (code == rpc::parse_error || code == rpc::invalid_request) return 400;
     if (stateless && (code == rpc::unsupported_protocol_version || code == rpc::header_mismatch)) return 400;
     if (stateless && code == rpc::method_not_found) return 404;
@@ -421,7 +415,10 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
   s.new_task_queue = [] { return new httplib::ThreadPool(256); };
   s.set_payload_max_length(static_cast<size_t>(app.settings().http.max_body_bytes));
   s.set_keep_alive_max_count(100000);
-  s.set_keep_alive_timeout(30);
+  // Short, so a stop (SIGTERM) is not held up for long by idle keep-alive clients.
+  s.set_keep_alive_timeout(5);
+  // Without it Nagle holds each response body until the client ACKs the headers (~40 ms).
+  s.set_tcp_nodelay(true);
   s.set_read_timeout(30, 0);
   s.Post("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->post_mcp(req, res); });
   s.Delete("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->delete_mcp(req, res); });

@@ -107,14 +107,17 @@ struct McpServer::Call {
 
 McpServer::McpServer(ServerInfo info, const Settings& settings, const tools::ToolRegistry& tools,
                      const server::PromptLibrary& prompts, const server::ResourceCatalog& resources,
-                     server::WorkerPool& workers, pg::DatabasePool* databases)
+                     server::WorkerPool& workers, pg::DatabasePool* databases, const knowledge::RuleBook* rules)
     : info_(std::move(info)),
       settings_(settings),
       tools_(tools),
       prompts_(prompts),
       resources_(resources),
       workers_(workers),
-      databases_(databases) {}
+      databases_(databases),
+      rules_(rules) {
+  for (const auto& tool : tools_.tools()) tool_descriptors_.push_back(tools::tool_descriptor(tool));
+}
 
 std::optional<std::string> McpServer::stateless_version_of(const Json& message) {
   if (!message.is_object()) return std::nullopt;
@@ -298,10 +301,8 @@ Json McpServer::discover(Call& call) {
 }
 
 Json McpServer::list_tools(Call& call) {
-  std::vector<Json> items;
-  for (const auto& tool : tools_.tools()) items.push_back(tools::tool_descriptor(tool));
   Json result = Json::object();
-  paginate(result, "tools", items, call.params, settings_.limits.page_size);
+  paginate(result, "tools", tool_descriptors_, call.params, settings_.limits.page_size);
   finish_result(call, result, true, "public");
   return result;
 }
@@ -332,7 +333,7 @@ void McpServer::start_tool_call(Call& call) {
                                        call.id, call.meta.value("progressToken", Json()), call.log_level, call});
   const bool queued = workers_.submit([this, job, token] {
     Call& c = job->call_shape;
-    tools::ToolContext context{.settings = settings_, .cancel = *token, .databases = databases_};
+    tools::ToolContext context{.settings = settings_, .cancel = *token, .databases = databases_, .rules = rules_};
     double last_progress = -1e300;
     if (!job->progress_token.is_null())
       context.progress = [&](double progress, std::optional<double> total, const std::string& message) {

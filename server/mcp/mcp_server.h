@@ -48,7 +48,7 @@ class McpServer {
  public:
   McpServer(ServerInfo info, const Settings& settings, const tools::ToolRegistry& tools,
             const server::PromptLibrary& prompts, const server::ResourceCatalog& resources,
-            server::WorkerPool& workers, pg::DatabasePool* databases);
+            server::WorkerPool& workers, pg::DatabasePool* databases, const knowledge::RuleBook* rules);
 
   // One JSON-RPC message (request, notification or client response) or, for
   // sessions on 2025-03-26, a batch array. Requests are answered through the
@@ -90,6 +90,8 @@ class McpServer {
   const server::ResourceCatalog& resources_;
   server::WorkerPool& workers_;
   pg::DatabasePool* databases_;
+  const knowledge::RuleBook* rules_;
+  std::vector<Json> tool_descriptors_;  // tools/list items, built once: the registry never changes
 };
 
 }  // namespace dbopt::mcp

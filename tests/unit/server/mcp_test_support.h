@@ -118,7 +118,7 @@ struct TestServer {
                             }});
     workers = std::make_unique<server::WorkerPool>(settings.limits.worker_threads, settings.limits.max_queued_calls);
     server = std::make_unique<mcp::McpServer>(mcp::ServerInfo{.version = "test"}, settings, registry, prompts,
-                                              resources, *workers, nullptr);
+                                              resources, *workers, nullptr, nullptr);
   }
 
   // Sends one message and waits for the exchange to finish.

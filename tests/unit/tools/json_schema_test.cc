@@ -71,10 +71,11 @@ TEST(JsonSchema, UnsupportedKeywordsAreCaughtAtRegistration) {
 TEST(ToolRegistry, BuiltinToolsRegisterWithValidDeclarations) {
   ToolRegistry registry;
   register_builtin_tools(registry);
-  EXPECT_EQ(registry.tools().size(), 5u);
+  for (const char* mission : {"explain_query", "suggest_indexes", "detect_n_plus_one", "tune_pool", "create_perf_task"})
+    EXPECT_NE(registry.find(mission), nullptr) << mission;
   for (const auto& t : registry.tools()) {
-    EXPECT_FALSE(t.implemented) << t.name << " claims to be built: give it tests that prove it";
-    EXPECT_NE(t.description.find("NOT IMPLEMENTED YET"), std::string::npos) << t.name;
+    // An unbuilt tool must say so where an assistant reads it.
+    EXPECT_EQ(t.description.find("NOT IMPLEMENTED YET") != std::string::npos, !t.implemented) << t.name;
   }
 }
 

@@ -1,0 +1,32 @@
+// Statement checks and EXPLAIN plumbing shared by SafeExecutor and
+// HypotheticalIndexSession (internal to core/pg).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/common/settings.h"
+#include "core/pg/detail/guarded_transaction.h"
+#include "core/pg/safe_executor.h"
+#include "core/sql/statement_policy.h"
+
+namespace dbopt::pg::detail {
+
+// sql::check_statement() plus the analyzed-write gate. Returns the verdict of
+// a statement that may run; throws Error(permission_denied) with the reason
+// and a fix otherwise (invalid_argument when it does not parse).
+sql::StatementVerdict check_policy(std::string_view sql, const DatabaseSettings& db, bool allow_analyze_write);
+
+// The access mode a checked statement needs.
+inline AccessMode access_mode(const sql::StatementVerdict& verdict) {
+  return verdict.is_analyze_of_write ? AccessMode::read_write : AccessMode::read_only;
+}
+
+// "EXPLAIN (FORMAT JSON, ...)\n<sql>"; with_generic_plan adds GENERIC_PLAN (PostgreSQL 16+).
+std::string explain_text(std::string_view sql, const ExplainOptions& options, bool with_generic_plan = false);
+
+// Runs EXPLAIN of sql in tx and returns the JSON text. The caller has checked
+// explain_text(sql, options) with check_policy().
+std::string run_explain(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options);
+
+}  // namespace dbopt::pg::detail

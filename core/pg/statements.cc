@@ -1,0 +1,121 @@
+#include "core/pg/detail/statements.h"
+
+#include <atomic>
+
+#include "core/common/error.h"
+
+namespace dbopt::pg::detail {
+
+sql::StatementVerdict check_policy(std::string_view sql, const DatabaseSettings& db, bool allow_analyze_write) {
+  sql::StatementVerdict verdict = sql::check_statement(sql);
+  // The policy's contract: an analyzed write comes back with allowed == false and
+  // is_analyze_of_write == true only when that is the sole objection; any other
+  // objection clears is_analyze_of_write. Whether it may run is decided here.
+  if (!verdict.allowed && !verdict.is_analyze_of_write)
+    throw Error(ErrorCode::permission_denied, "dbopt refused to run this statement: " + verdict.reason,
+                "dbopt runs only single read-only statements (SELECT, EXPLAIN, SHOW) on your database. Remove the "
+                "refused part, or run the statement yourself outside dbopt.");
+  if (verdict.is_analyze_of_write) {
+    const std::string kind = verdict.statement_kind.empty() ? "write" : verdict.statement_kind;
+    if (!allow_analyze_write)
+      throw Error(ErrorCode::permission_denied,
+                  "EXPLAIN ANALYZE would really run this " + kind +
+                      "; dbopt runs writes (always rolled back) only when the call asks for it.",
+                  "Use EXPLAIN without ANALYZE for the plan, or pass allow_analyze_write on a database whose config "
+                  "sets allow_analyze_writes = true.");
+    if (!db.allow_analyze_writes)
+      throw Error(ErrorCode::permission_denied,
+                  "EXPLAIN ANALYZE would really run this " + kind + " on database '" + db.name +
+                      "', and its config does not allow analyzed writes.",
+                  "Use a scratch or staging copy whose config sets allow_analyze_writes = true, or EXPLAIN without "
+                  "ANALYZE.");
+  }
+  return verdict;
+}
+
+std::string explain_text(std::string_view sql, const ExplainOptions& options, bool with_generic_plan) {
+  std::string text = "EXPLAIN (FORMAT JSON";
+  if (options.analyze) text += ", ANALYZE";
+  if (options.buffers) text += ", BUFFERS";
+  if (options.settings) text += ", SETTINGS";
+  if (options.verbose) text += ", VERBOSE";
+  if (with_generic_plan) text += ", GENERIC_PLAN";
+  // A newline, not a space: the statement may open with a -- comment.
+  text += ")\n";
+  text += sql;
+  return text;
+}
+
+namespace {
+
+std::string single_value(const pqxx::result& result) {
+  if (result.empty() || result.columns() == 0 || result[0][0].is_null())
+    throw Error(ErrorCode::internal, "EXPLAIN returned no plan.");
+  return result[0][0].c_str();
+}
+
+// PostgreSQL 15 and older have no EXPLAIN (GENERIC_PLAN): prepare the statement
+// (parameter types inferred), force the generic plan and explain its EXECUTE
+// with NULLs. Prepared statements outlive transactions, so it is deallocated
+// whatever happens, or the connection is dropped.
+std::string explain_generic_via_prepare(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options) {
+  static std::atomic<unsigned long long> counter{0};
+  const std::string name = "dbopt_generic_" + std::to_string(++counter);
+  const std::string savepoint = "dbopt_generic_plan";
+  tx.savepoint(savepoint);
+  try {
+    tx.exec_user("PREPARE " + name + " AS\n" + std::string(sql));
+  } catch (...) {
+    try {
+      tx.rollback_to_savepoint(savepoint);
+    } catch (...) {
+      tx.discard();
+    }
+    throw;
+  }
+  std::string json;
+  try {
+    auto count = tx.exec_own(
+        "SELECT coalesce(cardinality(parameter_types), 0) FROM pg_prepared_statements "
+        "WHERE name = '" +
+        name + "'");
+    const int params = count.empty() ? 0 : count[0][0].as<int>();
+    tx.exec_own("SET LOCAL plan_cache_mode = force_generic_plan");
+    std::string execute = "EXECUTE " + name;
+    for (int i = 0; i < params; ++i) execute += i == 0 ? "(NULL" : ", NULL";
+    if (params > 0) execute += ")";
+    ExplainOptions plan_only = options;
+    plan_only.generic_plan = false;
+    json = single_value(tx.exec_own(explain_text(execute, plan_only)));
+  } catch (...) {
+    try {
+      tx.rollback_to_savepoint(savepoint);
+      tx.exec_own("DEALLOCATE " + name);
+    } catch (...) {
+      tx.discard();
+    }
+    throw;
+  }
+  try {
+    tx.exec_own("DEALLOCATE " + name);
+    tx.release_savepoint(savepoint);
+  } catch (...) {
+    tx.discard();
+    throw;
+  }
+  return json;
+}
+
+}  // namespace
+
+std::string run_explain(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options) {
+  if (options.generic_plan && options.analyze)
+    throw Error(ErrorCode::invalid_argument,
+                "A generic plan cannot be combined with ANALYZE: it has no values to run with.",
+                "Drop analyze, or give the statement real values instead of $n placeholders.");
+  if (!options.generic_plan) return single_value(tx.exec_user(explain_text(sql, options)));
+  if (tx.server_version() >= 160000) return single_value(tx.exec_user(explain_text(sql, options, true)));
+  return explain_generic_via_prepare(tx, sql, options);
+}
+
+}  // namespace dbopt::pg::detail
