@@ -116,9 +116,11 @@ std::string literal_for(const nlohmann::json& value, std::size_t index) {
   } else if (value.is_number()) {
     text = value.dump();
   } else {
-    throw Error(ErrorCode::invalid_argument,
-                "params[" + std::to_string(index) + "] is " + value.type_name() + ": only strings, numbers, booleans and null are values",
-                "Give each value as a string, number, boolean or null; write arrays in PostgreSQL's text form (\"{1,2,3}\").");
+    throw Error(
+        ErrorCode::invalid_argument,
+        "params[" + std::to_string(index) + "] is " + value.type_name() +
+            ": only strings, numbers, booleans and null are values",
+        "Give each value as a string, number, boolean or null; write arrays in PostgreSQL's text form (\"{1,2,3}\").");
   }
   if (text.find('\0') != std::string::npos)
     throw Error(ErrorCode::invalid_argument, "params[" + std::to_string(index) + "] contains a NUL character",

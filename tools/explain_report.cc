@@ -20,11 +20,17 @@ std::string printf_string(const char* format, double value) {
   return text;
 }
 
-std::string with_thousands(std::string digits) {
-  const bool negative = !digits.empty() && digits[0] == '-';
-  std::string body = negative ? digits.substr(1) : digits;
-  for (int at = static_cast<int>(body.size()) - 3; at > 0; at -= 3) body.insert(static_cast<std::size_t>(at), ",");
-  return negative ? "-" + body : body;
+std::string with_thousands(std::string_view digits) {
+  std::string out;
+  if (!digits.empty() && digits[0] == '-') {
+    out += '-';
+    digits.remove_prefix(1);
+  }
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 
 std::string format_count(double value) { return with_thousands(printf_string("%.0f", value)); }
@@ -218,7 +224,7 @@ Json finding_json(const knowledge::Finding& f) {
     // JSON has no infinity (a misestimate against zero rows is infinite).
     if (std::isfinite(value)) {
       numbers[name] = value;
-    } else {
+    } else if (std::isinf(value)) {
       facts[name] = value > 0 ? "infinite" : "-infinite";
     }
   }
@@ -246,11 +252,16 @@ std::string quoted_database(const ExplainReport& r) { return "`" + r.database + 
 
 std::string heading(const ExplainReport& r) {
   switch (r.mode) {
-    case Mode::pasted_plan: return "## explain_query: pasted plan (offline)";
-    case Mode::text_only: return "## explain_query: SQL text only";
-    case Mode::live_explain: return "## explain_query: EXPLAIN on " + quoted_database(r);
-    case Mode::live_explain_analyze: return "## explain_query: EXPLAIN ANALYZE on " + quoted_database(r);
-    case Mode::hypothetical_indexes: return "## explain_query: hypothetical indexes on " + quoted_database(r);
+    case Mode::pasted_plan:
+      return "## explain_query: pasted plan (offline)";
+    case Mode::text_only:
+      return "## explain_query: SQL text only";
+    case Mode::live_explain:
+      return "## explain_query: EXPLAIN on " + quoted_database(r);
+    case Mode::live_explain_analyze:
+      return "## explain_query: EXPLAIN ANALYZE on " + quoted_database(r);
+    case Mode::hypothetical_indexes:
+      return "## explain_query: hypothetical indexes on " + quoted_database(r);
   }
   return "## explain_query";
 }
@@ -265,9 +276,10 @@ std::string mode_line(const ExplainReport& r) {
                    "the planner's estimate.";
       break;
     case Mode::text_only:
-      line = "No database is configured and no plan was given, so dbopt read the SQL text alone: every finding is "
-             "inferred from the text. For measured advice paste `EXPLAIN (ANALYZE, BUFFERS)` output as `plan`, or "
-             "configure a database (DATABASE_URL).";
+      line =
+          "No database is configured and no plan was given, so dbopt read the SQL text alone: every finding is "
+          "inferred from the text. For measured advice paste `EXPLAIN (ANALYZE, BUFFERS)` output as `plan`, or "
+          "configure a database (DATABASE_URL).";
       break;
     case Mode::live_explain:
       line = "Planner estimates from EXPLAIN (the query did not run).";
@@ -276,13 +288,15 @@ std::string mode_line(const ExplainReport& r) {
       line = "The query ran once inside a transaction that was rolled back; the figures are measured.";
       break;
     case Mode::hypothetical_indexes:
-      line = "HypoPG indexes exist only for the planner: nothing was built, and the costs before and after are "
-             "estimates.";
+      line =
+          "HypoPG indexes exist only for the planner: nothing was built, and the costs before and after are "
+          "estimates.";
       break;
   }
   if (r.generic_plan)
-    line += " Generic plan: the query has $1..$n placeholders and no params, so PostgreSQL planned it for any "
-            "values (as a prepared statement's generic plan).";
+    line +=
+        " Generic plan: the query has $1..$n placeholders and no params, so PostgreSQL planned it for any "
+        "values (as a prepared statement's generic plan).";
   if (r.parameters_bound) line += " The params were written into the query as literals.";
   return line;
 }
@@ -326,8 +340,9 @@ void render_findings(const ExplainReport& r, std::string& md) {
   if (r.findings.size() > kFindingsShown)
     md += "... and " + std::to_string(r.findings.size() - kFindingsShown) +
           " more findings in the structured result (`findings`).\n";
-  md += "Each rule's full fix (Django, caveats, references) is in `findings[].fix` and at "
-        "`dbopt://knowledge/rules/{rule_id}`.\n";
+  md +=
+      "Each rule's full fix (Django, caveats, references) is in `findings[].fix` and at "
+      "`dbopt://knowledge/rules/{rule_id}`.\n";
 }
 
 void render_hypothetical(const HypotheticalComparison& h, std::string& md) {
@@ -447,11 +462,16 @@ Json query_json(const ExplainReport& r) {
 
 const char* to_string(Mode mode) {
   switch (mode) {
-    case Mode::pasted_plan: return "pasted_plan";
-    case Mode::text_only: return "text_only";
-    case Mode::live_explain: return "explain";
-    case Mode::live_explain_analyze: return "explain_analyze";
-    case Mode::hypothetical_indexes: return "hypothetical_indexes";
+    case Mode::pasted_plan:
+      return "pasted_plan";
+    case Mode::text_only:
+      return "text_only";
+    case Mode::live_explain:
+      return "explain";
+    case Mode::live_explain_analyze:
+      return "explain_analyze";
+    case Mode::hypothetical_indexes:
+      return "hypothetical_indexes";
   }
   return "text_only";
 }
@@ -524,8 +544,8 @@ ToolResult render(const ExplainReport& r) {
       std::size_t used = 0;
       for (const auto& o : r.hypothetical->indexes) used += o.used ? 1 : 0;
       md += "\n**With the hypothetical indexes:** total cost " + format_cost(*before) + " -> " + format_cost(*after) +
-            " (" + printf_string("%+.1f%%", (*after / *before - 1) * 100) + "); the plan uses " +
-            std::to_string(used) + " of " + std::to_string(r.hypothetical->indexes.size()) + ".\n";
+            " (" + printf_string("%+.1f%%", (*after / *before - 1) * 100) + "); the plan uses " + std::to_string(used) +
+            " of " + std::to_string(r.hypothetical->indexes.size()) + ".\n";
     }
   }
   if (const std::string slowest = slowest_part_line(r); !slowest.empty()) md += "\n" + slowest + "\n";

@@ -37,9 +37,9 @@ struct AnalysedPlan {
 AnalysedPlan analyse_plan(plan::Plan plan);
 
 struct HypotheticalIndexOutcome {
-  std::string statement;    // as the caller wrote it
+  std::string statement;  // as the caller wrote it
   pg::HypotheticalIndex index;
-  bool used = false;        // the "after" plan scans it
+  bool used = false;  // the "after" plan scans it
 };
 
 struct HypotheticalComparison {
@@ -61,16 +61,16 @@ const char* to_string(Mode mode);
 
 struct ExplainReport {
   Mode mode = Mode::text_only;
-  std::string database;                  // live modes: the database's configured name
+  std::string database;                    // live modes: the database's configured name
   const sql::QueryModel* query = nullptr;  // when SQL text was analysed
   std::string query_fingerprint;
-  const AnalysedPlan* plan = nullptr;    // the plan the plan findings are about
-  bool generic_plan = false;             // planned for $n placeholders without values
-  bool parameters_bound = false;         // params were written into the SQL
+  const AnalysedPlan* plan = nullptr;        // the plan the plan findings are about
+  bool generic_plan = false;                 // planned for $n placeholders without values
+  bool parameters_bound = false;             // params were written into the SQL
   std::vector<knowledge::Finding> findings;  // sorted, plan and query findings together
   const HypotheticalComparison* hypothetical = nullptr;
   std::optional<SchemaSummary> schema;
-  std::vector<std::string> notes;        // what was done or left out, and why
+  std::vector<std::string> notes;  // what was done or left out, and why
 };
 
 // ToolResult with structured content and markdown.
