@@ -416,10 +416,21 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
   s.set_payload_max_length(static_cast<size_t>(app.settings().http.max_body_bytes));
   s.set_keep_alive_max_count(100000);
   // Short, so a stop (SIGTERM) is not held up for long by idle keep-alive clients.
-  s.set_keep_alive_timeout(5);
+  s.set_keep_alive_timeout(2);
   // Without it Nagle holds each response body until the client ACKs the headers (~40 ms).
   s.set_tcp_nodelay(true);
   s.set_read_timeout(30, 0);
+  // cpp-httplib 0.11 enforces max_body_bytes only on Content-Length bodies and
+  // would buffer a chunked body of any size: refuse chunked bodies before they are read.
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "POST" && req.has_header("Transfer-Encoding") && !req.has_header("Content-Length")) {
+      res.set_header("Connection", "close");
+      send_rpc_error(res, 411, rpc::invalid_request,
+                     "Length Required: send the body with a Content-Length header (chunked bodies are not accepted).");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   s.Post("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->post_mcp(req, res); });
   s.Delete("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->delete_mcp(req, res); });
   s.Get("/mcp", [impl](const httplib::Request& req, httplib::Response& res) {

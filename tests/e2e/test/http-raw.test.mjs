@@ -217,10 +217,12 @@ describe('request size limit', T, () => {
     assert.equal(r.status, 413, `got ${r.status}: ${r.raw}`);
   });
 
-  it('an oversized chunked body is 413, and the server keeps serving', async () => {
+  // cpp-httplib 0.11 cannot bound a chunked body while reading it, so dbopt
+  // refuses chunked bodies outright (411 Length Required) rather than buffer them.
+  it('a chunked body is refused with 411 before it is buffered, and the server keeps serving', async () => {
     const r = await postOversized(server.base, '/mcp', SIZE, { chunked: true });
     await assertStillServing(server);
-    assert.equal(r.status, 413, `got ${r.status}: ${r.raw}`);
+    assert.equal(r.status, 411, `got ${r.status}: ${r.raw}`);
   });
 
   it('an oversized REST body is 413', async () => {
