@@ -38,6 +38,25 @@ TEST(Stdio, OneMessagePerLineAndParseErrors) {
   EXPECT_TRUE(out[2]["result"]["isError"]);  // answered before stdin's end is honoured
 }
 
+TEST(Stdio, KnowledgeRulesAreResources) {
+  auto out = run_stdio(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}})"
+      "\n"
+      R"({"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"dbopt://knowledge/rules"}})"
+      "\n"
+      R"({"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"dbopt://knowledge/rules/PLAN_SEQ_SCAN_LARGE_FILTER"}})"
+      "\n"
+      R"({"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"dbopt://knowledge/rules/NO_SUCH_RULE"}})"
+      "\n");
+  ASSERT_EQ(out.size(), 4u);
+  Json rules = Json::parse(out[1]["result"]["contents"][0]["text"].get<std::string>())["rules"];
+  EXPECT_GE(rules.size(), 40u);
+  const std::string rule = out[2]["result"]["contents"][0]["text"];
+  EXPECT_NE(rule.find("## Fix"), std::string::npos);
+  EXPECT_NE(rule.find("min_rows_removed_share"), std::string::npos);
+  EXPECT_EQ(out[3]["error"]["code"], -32002);
+}
+
 std::string write_temp(const std::string& name, const std::string& text) {
   auto path = std::filesystem::temp_directory_path() / name;
   std::ofstream(path) << text;
