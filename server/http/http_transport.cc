@@ -302,20 +302,18 @@ struct HttpTransport::Impl {
   // they come, then the result. Keep-alive comments every second notice a
   // client that went away, which cancels its call.
   void stream_answer(const std::shared_ptr<HttpExchange>& exchange, httplib::Response& res) {
-    // A cheap call finishes within moments: answer it as plain JSON, no stream needed.
-    if (auto first = exchange->next(std::chrono::milliseconds(50)); first && first->final) {
+    // A short call finishes within moments: answer it as plain JSON, no stream needed.
+    auto first = exchange->next(std::chrono::milliseconds(50));
+    if (first && first->final) {
       if (first->json.empty()) res.status = 202;
       else res.set_content(first->json, "application/json");
       return;
-    } else if (first) {
-      pending_first(exchange, std::move(*first), res);
-      return;
     }
-    pending_first(exchange, std::nullopt, res);
+    open_event_stream(exchange, std::move(first), res);
   }
 
-  void pending_first(const std::shared_ptr<HttpExchange>& exchange, std::optional<HttpExchange::Item> first,
-                     httplib::Response& res) {
+  void open_event_stream(const std::shared_ptr<HttpExchange>& exchange, std::optional<HttpExchange::Item> first,
+                         httplib::Response& res) {
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
