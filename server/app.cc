@@ -55,7 +55,9 @@ std::shared_ptr<CancellationToken> App::new_call_token() const {
 tools::ToolResult App::call_tool(const std::string& name, const tools::Json& arguments,
                                  const CancellationToken& cancel) {
   tools::ToolContext context{.settings = settings_, .cancel = cancel, .databases = databases_.get(), .rules = &rules_};
-  context.log = [&](tools::LogLevel level, const std::string& message) { tools::write_server_log(name, level, message); };
+  context.log = [&](tools::LogLevel level, const std::string& message) {
+    tools::write_server_log(name, level, message);
+  };
   return tools_.call(name, arguments, context);
 }
 
@@ -68,7 +70,8 @@ void App::add_resources() {
                   .mime_type = "application/json",
                   .read = [this] {
                     tools::Json tools = tools::Json::array();
-                    for (const auto& t : tools_.tools()) tools.push_back({{"name", t.name}, {"implemented", t.implemented}});
+                    for (const auto& t : tools_.tools())
+                      tools.push_back({{"name", t.name}, {"implemented", t.implemented}});
                     tools::Json databases = tools::Json::array();
                     for (const auto& d : settings_.databases)
                       databases.push_back({{"name", d.name},
@@ -91,7 +94,8 @@ void App::add_resources() {
       {.uri_template = "dbopt://tools/{name}",
        .name = "tool-manual",
        .title = "A tool's manual",
-       .description = "What a dbopt tool needs and returns: its description, annotations and input schema, as markdown.",
+       .description =
+           "What a dbopt tool needs and returns: its description, annotations and input schema, as markdown.",
        .mime_type = "text/markdown",
        .read = [this](const std::string& name) {
          const tools::Tool* tool = tools_.find(name);
@@ -100,31 +104,31 @@ void App::add_resources() {
                        "Use the name of a tool from tools/list.");
          std::string text = "# " + tool->name + ": " + tool->title + "\n\n" + tool->description + "\n\n" +
                             "Read-only: " + (tool->annotations.read_only ? "yes" : "no") +
-                            ". Built: " + (tool->implemented ? "yes" : "not yet") + ".\n\n## Input schema\n\n```json\n" +
-                            tool->input_schema.dump(2) + "\n```\n";
+                            ". Built: " + (tool->implemented ? "yes" : "not yet") +
+                            ".\n\n## Input schema\n\n```json\n" + tool->input_schema.dump(2) + "\n```\n";
          return ResourceContent{"dbopt://tools/" + name, "text/markdown", text};
        }});
 }
 
 void App::add_knowledge_resources() {
-  resources_.add({.uri = "dbopt://knowledge/rules",
-                  .name = "knowledge-rules",
-                  .title = "dbopt's rule knowledge base",
-                  .description = "Every curated rule behind dbopt's findings: id, title, category, severity and "
-                                 "thresholds. Read dbopt://knowledge/rules/{id} for why it matters and the fix.",
-                  .mime_type = "application/json",
-                  .read = [this] {
-                    tools::Json list = tools::Json::array();
-                    for (const auto& r : rules_.rules())
-                      list.push_back({{"id", r.id},
-                                      {"title", r.title},
-                                      {"category", knowledge::to_string(r.category)},
-                                      {"severity", knowledge::to_string(r.severity)},
-                                      {"thresholds", r.thresholds},
-                                      {"uri", "dbopt://knowledge/rules/" + r.id}});
-                    return ResourceContent{"dbopt://knowledge/rules", "application/json",
-                                           tools::Json{{"rules", list}}.dump(2)};
-                  }});
+  resources_.add(
+      {.uri = "dbopt://knowledge/rules",
+       .name = "knowledge-rules",
+       .title = "dbopt's rule knowledge base",
+       .description = "Every curated rule behind dbopt's findings: id, title, category, severity and "
+                      "thresholds. Read dbopt://knowledge/rules/{id} for why it matters and the fix.",
+       .mime_type = "application/json",
+       .read = [this] {
+         tools::Json list = tools::Json::array();
+         for (const auto& r : rules_.rules())
+           list.push_back({{"id", r.id},
+                           {"title", r.title},
+                           {"category", knowledge::to_string(r.category)},
+                           {"severity", knowledge::to_string(r.severity)},
+                           {"thresholds", r.thresholds},
+                           {"uri", "dbopt://knowledge/rules/" + r.id}});
+         return ResourceContent{"dbopt://knowledge/rules", "application/json", tools::Json{{"rules", list}}.dump(2)};
+       }});
   resources_.add_template(
       {.uri_template = "dbopt://knowledge/rules/{id}",
        .name = "knowledge-rule",
@@ -136,9 +140,9 @@ void App::add_knowledge_resources() {
          if (!rule)
            throw Error(ErrorCode::not_found, "Resource not found: dbopt://knowledge/rules/" + id,
                        "Read dbopt://knowledge/rules for the rule ids.");
-         std::string text = "# " + rule->id + ": " + rule->title + "\n\nCategory: " +
-                            knowledge::to_string(rule->category) + ". Severity: " +
-                            knowledge::to_string(rule->severity) + ".\n";
+         std::string text = "# " + rule->id + ": " + rule->title +
+                            "\n\nCategory: " + knowledge::to_string(rule->category) +
+                            ". Severity: " + knowledge::to_string(rule->severity) + ".\n";
          if (!rule->thresholds.empty()) {
            text += "\n## Fires when\n\n";
            for (const auto& [name, value] : rule->thresholds)

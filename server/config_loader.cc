@@ -95,7 +95,8 @@ int env_int(const Environment& env, const std::string& name, int fallback) {
     if (used == it->second.size()) return value;
   } catch (const std::exception&) {
   }
-  throw Error(ErrorCode::invalid_argument, "Environment variable " + name + "='" + it->second + "' is not a whole number.",
+  throw Error(ErrorCode::invalid_argument,
+              "Environment variable " + name + "='" + it->second + "' is not a whole number.",
               "Set it to an integer or unset it.");
 }
 
@@ -163,8 +164,10 @@ void apply_environment(const Environment& env, Settings& s) {
     DatabaseSettings* existing = nullptr;
     for (auto& d : s.databases)
       if (d.name == s.default_database) existing = &d;
-    if (existing) existing->url = *url;
-    else s.databases.push_back({.name = s.default_database, .url = *url});
+    if (existing)
+      existing->url = *url;
+    else
+      s.databases.push_back({.name = s.default_database, .url = *url});
   }
   if (auto v = get("DBOPT_HTTP_TOKEN")) s.http.bearer_token = *v;
   if (auto v = get("DBOPT_HTTP_HOST")) s.http.host = *v;
@@ -193,8 +196,7 @@ Environment process_environment() {
 }
 
 bool is_loopback_host(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" ||
-         host.rfind("127.", 0) == 0;
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
 Settings load_settings(const std::string& config_path, const Environment& env) {

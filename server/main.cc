@@ -6,9 +6,9 @@
 #include <sstream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "core/common/error.h"
 #include "server/app.h"
@@ -60,8 +60,12 @@ int serve(App& app, const std::string& http_address) {
   dbopt::server::HttpTransport http(app);
   const int bound = http.bind(host, port);
   g_http = &http;
-  std::signal(SIGINT, [](int) { if (g_http) g_http->stop(); });
-  std::signal(SIGTERM, [](int) { if (g_http) g_http->stop(); });
+  std::signal(SIGINT, [](int) {
+    if (g_http) g_http->stop();
+  });
+  std::signal(SIGTERM, [](int) {
+    if (g_http) g_http->stop();
+  });
   spdlog::info("serving MCP on http://{}:{}/mcp, REST on /v1/tools{}", host, bound,
                app.settings().http.bearer_token.empty() ? "" : " (bearer token required)");
   // A line on stdout for scripts that started us on port 0.

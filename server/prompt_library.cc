@@ -37,9 +37,12 @@ Prompt PromptLibrary::parse(const std::string& text, const std::string& origin) 
     auto colon = line.find(':');
     if (colon == std::string::npos) fail("header lines are 'key: value'");
     std::string key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
-    if (key == "name") prompt.name = value;
-    else if (key == "title") prompt.title = value;
-    else if (key == "description") prompt.description = value;
+    if (key == "name")
+      prompt.name = value;
+    else if (key == "title")
+      prompt.title = value;
+    else if (key == "description")
+      prompt.description = value;
     else if (key == "argument") {
       PromptArgument arg;
       std::istringstream words(value);
@@ -54,7 +57,8 @@ Prompt PromptLibrary::parse(const std::string& text, const std::string& origin) 
       arg.description = rest;
       if (arg.name.empty()) fail("an argument needs a name");
       prompt.arguments.push_back(arg);
-    } else fail("unknown header key '" + key + "'");
+    } else
+      fail("unknown header key '" + key + "'");
   }
   if (!closed) fail("the header is not closed with '---'");
   if (prompt.name.empty() || prompt.description.empty()) fail("a prompt needs a name and a description");

@@ -43,7 +43,8 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
     const pg::QueryResult result = executor.run(database, sql, options);
     rows = result.row_count;
     samples.push_back(result.elapsed_ms);
-    ctx.progress(i, runs, "run " + std::to_string(i) + " of " + std::to_string(runs) + ": " + ms(result.elapsed_ms) + " ms");
+    ctx.progress(i, runs,
+                 "run " + std::to_string(i) + " of " + std::to_string(runs) + ": " + ms(result.elapsed_ms) + " ms");
   }
   std::vector<double> sorted = samples;
   std::sort(sorted.begin(), sorted.end());

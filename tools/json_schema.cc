@@ -11,15 +11,23 @@ using Json = nlohmann::json;
 
 std::string type_of(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "integer";
-    case Json::value_t::number_float: return "number";
-    case Json::value_t::string: return "string";
-    case Json::value_t::array: return "array";
-    case Json::value_t::object: return "object";
-    default: return "unknown";
+    case Json::value_t::number_unsigned:
+      return "integer";
+    case Json::value_t::number_float:
+      return "number";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "object";
+    default:
+      return "unknown";
   }
 }
 
@@ -93,7 +101,8 @@ class Validator {
 
   void check_string(const std::string& x, const Json& s, const std::string& path) {
     if (s.contains("minLength") && x.size() < s["minLength"].get<size_t>())
-      add(path, s["minLength"] == 1 ? "must not be empty" : "must be at least " + s["minLength"].dump() + " characters");
+      add(path,
+          s["minLength"] == 1 ? "must not be empty" : "must be at least " + s["minLength"].dump() + " characters");
     if (s.contains("maxLength") && x.size() > s["maxLength"].get<size_t>())
       add(path, "must be at most " + s["maxLength"].dump() + " characters, got " + std::to_string(x.size()));
     if (s.contains("pattern")) {
@@ -139,16 +148,18 @@ class Validator {
       probe.validate(v, alt, path);
       if (probe.violations.empty()) ++matches;
     }
-    if (matches == 0) add(path, "does not match any of the allowed forms");
-    else if (exactly_one && matches > 1) add(path, "matches more than one of the allowed forms");
+    if (matches == 0)
+      add(path, "does not match any of the allowed forms");
+    else if (exactly_one && matches > 1)
+      add(path, "matches more than one of the allowed forms");
   }
 };
 
 const std::set<std::string>& supported_keywords() {
   static const std::set<std::string> keywords = {
-      "type", "properties", "required", "additionalProperties", "items", "enum", "const",
-      "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-      "pattern", "minItems", "maxItems", "anyOf", "oneOf",
+      "type", "properties", "required", "additionalProperties", "items", "enum", "const", "minimum", "maximum",
+      "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "anyOf",
+      "oneOf",
       // annotations, not validated
       "title", "description", "default", "format", "examples", "$schema", "deprecated", "readOnly"};
   return keywords;
@@ -173,7 +184,8 @@ void check_schema_supported(const Json& schema, const std::string& where) {
     if (it.key() == "items" || (it.key() == "additionalProperties" && it->is_object()))
       check_schema_supported(*it, where + "." + it.key());
     if (it.key() == "anyOf" || it.key() == "oneOf")
-      for (size_t i = 0; i < it->size(); ++i) check_schema_supported((*it)[i], where + "." + it.key() + "[" + std::to_string(i) + "]");
+      for (size_t i = 0; i < it->size(); ++i)
+        check_schema_supported((*it)[i], where + "." + it.key() + "[" + std::to_string(i) + "]");
     if (it.key() == "pattern") (void)std::regex(it->get<std::string>());  // throws on a bad pattern
   }
 }

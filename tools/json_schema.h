@@ -23,10 +23,8 @@ struct SchemaViolation {
 };
 
 // The first violations found (at most `limit`); empty when the value is valid.
-std::vector<SchemaViolation> validate_against_schema(const nlohmann::json& value,
-                                                     const nlohmann::json& schema,
-                                                     const std::string& root_name = "arguments",
-                                                     size_t limit = 5);
+std::vector<SchemaViolation> validate_against_schema(const nlohmann::json& value, const nlohmann::json& schema,
+                                                     const std::string& root_name = "arguments", size_t limit = 5);
 
 // Throws std::logic_error naming the first keyword the validator does not support.
 void check_schema_supported(const nlohmann::json& schema, const std::string& where = "schema");

@@ -46,8 +46,8 @@ enum class LogLevel { debug, info, notice, warning, error, critical, alert, emer
 struct ToolContext {
   const Settings& settings;
   const CancellationToken& cancel;
-  pg::DatabasePool* databases = nullptr;         // null when no database is configured
-  const knowledge::RuleBook* rules = nullptr;    // loaded at start; null only in narrow unit tests
+  pg::DatabasePool* databases = nullptr;       // null when no database is configured
+  const knowledge::RuleBook* rules = nullptr;  // loaded at start; null only in narrow unit tests
   // progress: work done so far; total when known; message for people.
   std::function<void(double progress, std::optional<double> total, const std::string& message)> progress =
       [](double, std::optional<double>, const std::string&) {};
@@ -69,7 +69,7 @@ struct Tool {
   std::string title;        // for people
   std::string description;  // what it needs, what it returns, when to use it
   Json input_schema;
-  Json output_schema;       // null when the tool returns no structured content
+  Json output_schema;  // null when the tool returns no structured content
   ToolAnnotations annotations;
   bool implemented = true;  // false: the handler answers "not implemented yet"
   std::function<ToolResult(const Json& arguments, ToolContext& context)> handler;

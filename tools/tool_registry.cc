@@ -21,9 +21,9 @@ ToolResult ToolResult::error(std::string message, ErrorCode code) {
 }
 
 void write_server_log(const std::string& tool, LogLevel level, const std::string& message) {
-  static const spdlog::level::level_enum levels[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::info,
-                                                     spdlog::level::warn,  spdlog::level::err,  spdlog::level::critical,
-                                                     spdlog::level::critical, spdlog::level::critical};
+  static const spdlog::level::level_enum levels[] = {
+      spdlog::level::debug, spdlog::level::info,     spdlog::level::info,     spdlog::level::warn,
+      spdlog::level::err,   spdlog::level::critical, spdlog::level::critical, spdlog::level::critical};
   spdlog::log(levels[static_cast<int>(level)], "tool={} {}", tool, message);
 }
 
@@ -81,8 +81,9 @@ ToolResult ToolRegistry::call(const std::string& name, const Json& arguments, To
     return ToolResult::error(message, ErrorCode::invalid_argument);
   }
   if (!tool->implemented)
-    return ToolResult::error(name + " is not implemented yet in this build of dbopt; its input schema is final, "
-                                    "the analysis behind it is still being built.",
+    return ToolResult::error(name +
+                                 " is not implemented yet in this build of dbopt; its input schema is final, "
+                                 "the analysis behind it is still being built.",
                              ErrorCode::unimplemented);
   try {
     ToolResult result = tool->handler(args, context);
@@ -91,7 +92,7 @@ ToolResult ToolRegistry::call(const std::string& name, const Json& arguments, To
       if (!bad.empty()) {
         spdlog::error("tool {} produced output that breaks its schema: {}: {}", name, bad[0].path, bad[0].message);
         return ToolResult::error("Internal error: " + name + " produced an invalid result (" + bad[0].path + ": " +
-                                 bad[0].message + "). This is a bug in dbopt.",
+                                     bad[0].message + "). This is a bug in dbopt.",
                                  ErrorCode::internal);
       }
     }

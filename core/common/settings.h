@@ -13,8 +13,8 @@ namespace dbopt {
 
 // A user's database that tools may inspect.
 struct DatabaseSettings {
-  std::string name;                   // how tools name it ("default" for DATABASE_URL)
-  std::string url;                    // libpq connection string or postgresql:// URI
+  std::string name;  // how tools name it ("default" for DATABASE_URL)
+  std::string url;   // libpq connection string or postgresql:// URI
   int connect_timeout_s = 5;
   int statement_timeout_ms = 15000;   // SET LOCAL statement_timeout for every statement dbopt runs
   int lock_timeout_ms = 1000;         // SET LOCAL lock_timeout
@@ -34,10 +34,10 @@ struct HttpSettings {
 };
 
 struct LimitSettings {
-  int worker_threads = 4;          // concurrent tool calls
-  int max_queued_calls = 256;      // calls waiting for a worker before "server busy"
-  int tool_timeout_ms = 120000;    // per tool call
-  int page_size = 50;              // items per page of tools/prompts/resources lists
+  int worker_threads = 4;        // concurrent tool calls
+  int max_queued_calls = 256;    // calls waiting for a worker before "server busy"
+  int tool_timeout_ms = 120000;  // per tool call
+  int page_size = 50;            // items per page of tools/prompts/resources lists
 };
 
 struct LinearSettings {

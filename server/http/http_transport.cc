@@ -96,13 +96,20 @@ void send_rpc_error(httplib::Response& res, int status, int code, const std::str
 
 int status_for_tool_error(ErrorCode code) {
   switch (code) {
-    case ErrorCode::invalid_argument: return 400;
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::permission_denied: return 403;
-    case ErrorCode::unavailable: return 503;
-    case ErrorCode::deadline_exceeded: return 504;
-    case ErrorCode::unimplemented: return 501;
-    default: return 500;
+    case ErrorCode::invalid_argument:
+      return 400;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::permission_denied:
+      return 403;
+    case ErrorCode::unavailable:
+      return 503;
+    case ErrorCode::deadline_exceeded:
+      return 504;
+    case ErrorCode::unimplemented:
+      return 501;
+    default:
+      return 500;
   }
 }
 
@@ -111,10 +118,12 @@ std::string decode_header_value(const std::string& value) {
   if (value.rfind("=?base64?", 0) != 0 || value.size() < 11 || value.substr(value.size() - 2) != "?=") return value;
   const std::string encoded = value.substr(9, value.size() - 11);
   std::string out(encoded.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
   if (n < 0) return value;
-  out.resize(static_cast<size_t>(n) - std::count(encoded.end() - std::min<size_t>(2, encoded.size()), encoded.end(), '='));
+  out.resize(static_cast<size_t>(n) -
+             std::count(encoded.end() - std::min<size_t>(2, encoded.size()), encoded.end(), '='));
   return out;
 }
 
@@ -150,8 +159,9 @@ struct HttpTransport::Impl {
         allowed = (scheme == "http" || scheme == "https") && is_loopback_host(origin_host);
       }
       if (!allowed) {
-        send_rpc_error(res, 403, rpc::invalid_request,
-                       "Forbidden: Origin '" + origin + "' is not allowed. Add it to http.allowed_origins to allow it.");
+        send_rpc_error(
+            res, 403, rpc::invalid_request,
+            "Forbidden: Origin '" + origin + "' is not allowed. Add it to http.allowed_origins to allow it.");
         return false;
       }
     }
@@ -159,7 +169,8 @@ struct HttpTransport::Impl {
     if (!token.empty()) {
       const std::string given = req.get_header_value("Authorization");
       const std::string expected = "Bearer " + token;
-      const bool ok = given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+      const bool ok =
+          given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
       if (!ok) {
         res.set_header("WWW-Authenticate", "Bearer");
         send_rpc_error(res, 401, rpc::invalid_request,
@@ -192,13 +203,16 @@ struct HttpTransport::Impl {
   void post_mcp(const httplib::Request& req, httplib::Response& res) {
     if (!admit(req, res)) return;
     const std::string accept = req.get_header_value("Accept");
-    const bool accepts_sse = accept.find("text/event-stream") != std::string::npos || accept.find("*/*") != std::string::npos;
-    const bool accepts_json = accept.find("application/json") != std::string::npos || accept.find("*/*") != std::string::npos;
+    const bool accepts_sse =
+        accept.find("text/event-stream") != std::string::npos || accept.find("*/*") != std::string::npos;
+    const bool accepts_json =
+        accept.find("application/json") != std::string::npos || accept.find("*/*") != std::string::npos;
     if (!accepts_sse || !accepts_json)
       return send_rpc_error(res, 406, rpc::invalid_request,
                             "Not Acceptable: the client must accept both application/json and text/event-stream.");
     if (req.get_header_value("Content-Type").find("application/json") == std::string::npos)
-      return send_rpc_error(res, 415, rpc::invalid_request, "Unsupported Media Type: send Content-Type: application/json.");
+      return send_rpc_error(res, 415, rpc::invalid_request,
+                            "Unsupported Media Type: send Content-Type: application/json.");
     Json message = Json::parse(req.body, nullptr, false);
     if (message.is_discarded())
       return send_rpc_error(res, 400, rpc::parse_error, "Parse error: the body is not valid JSON.");
@@ -227,7 +241,8 @@ struct HttpTransport::Impl {
     }
 
     auto exchange = std::make_shared<HttpExchange>();
-    const bool is_request = message.is_array() || (message.is_object() && message.contains("method") && message.contains("id"));
+    const bool is_request =
+        message.is_array() || (message.is_object() && message.contains("method") && message.contains("id"));
     const bool streams = is_request && message.is_object() && message.value("method", "") == "tools/call";
     app.mcp().handle(message, session, exchange);
     if (!is_request && message.is_object() && !message.contains("id") && message.contains("method")) {
@@ -267,7 +282,8 @@ struct HttpTransport::Impl {
   bool check_stateless_headers(const httplib::Request& req, httplib::Response& res, const Json& message,
                                const std::string& version) {
     auto mismatch = [&](const std::string& why) {
-      send_json(res, 400, mcp::make_error(message.value("id", Json()), rpc::header_mismatch, "Header mismatch: " + why));
+      send_json(res, 400,
+                mcp::make_error(message.value("id", Json()), rpc::header_mismatch, "Header mismatch: " + why));
       return false;
     };
     if (!mcp::is_supported_version(version)) {
@@ -279,14 +295,15 @@ struct HttpTransport::Impl {
     }
     const std::string header_version = req.get_header_value("MCP-Protocol-Version");
     if (header_version != version)
-      return mismatch(header_version.empty() ? "the MCP-Protocol-Version header is required"
-                                             : "MCP-Protocol-Version '" + header_version + "' does not match _meta '" +
-                                                   version + "'");
+      return mismatch(header_version.empty()
+                          ? "the MCP-Protocol-Version header is required"
+                          : "MCP-Protocol-Version '" + header_version + "' does not match _meta '" + version + "'");
     const std::string method = message.value("method", "");
     const std::string header_method = req.get_header_value("Mcp-Method");
     if (header_method != method)
-      return mismatch(header_method.empty() ? "the Mcp-Method header is required"
-                                            : "Mcp-Method '" + header_method + "' does not match body '" + method + "'");
+      return mismatch(header_method.empty()
+                          ? "the Mcp-Method header is required"
+                          : "Mcp-Method '" + header_method + "' does not match body '" + method + "'");
     if (method == "tools/call" || method == "prompts/get" || method == "resources/read") {
       const Json params = message.value("params", Json::object());
       const std::string body_name = params.value(method == "resources/read" ? "uri" : "name", "");
@@ -305,8 +322,10 @@ struct HttpTransport::Impl {
     // A short call finishes within moments: answer it as plain JSON, no stream needed.
     auto first = exchange->next(std::chrono::milliseconds(50));
     if (first && first->final) {
-      if (first->json.empty()) res.status = 202;
-      else res.set_content(first->json, "application/json");
+      if (first->json.empty())
+        res.status = 202;
+      else
+        res.set_content(first->json, "application/json");
       return;
     }
     open_event_stream(exchange, std::move(first), res);
@@ -354,7 +373,8 @@ struct HttpTransport::Impl {
   void delete_mcp(const httplib::Request& req, httplib::Response& res) {
     if (!admit(req, res)) return;
     const std::string id = req.get_header_value("Mcp-Session-Id");
-    if (id.empty()) return send_rpc_error(res, 400, rpc::invalid_request, "Bad Request: Mcp-Session-Id header is required.");
+    if (id.empty())
+      return send_rpc_error(res, 400, rpc::invalid_request, "Bad Request: Mcp-Session-Id header is required.");
     std::shared_ptr<mcp::Session> session;
     {
       std::lock_guard lock(sessions_mutex);
@@ -387,7 +407,8 @@ struct HttpTransport::Impl {
       return send_json(res, 404, {{"error", "Unknown tool '" + name + "'. GET /v1/tools lists the tools."}});
     Json arguments = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
     if (arguments.is_discarded())
-      return send_json(res, 400, {{"error", "The body is not valid JSON: send the tool's arguments as a JSON object."}});
+      return send_json(res, 400,
+                       {{"error", "The body is not valid JSON: send the tool's arguments as a JSON object."}});
     auto token = app.new_call_token();
     try {
       tools::ToolResult result = app.call_tool(name, arguments, *token);
@@ -436,9 +457,7 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
     res.set_header("Allow", "POST, DELETE");
     send_rpc_error(res, 405, rpc::invalid_request, "Method Not Allowed: dbopt sends no server-initiated messages.");
   });
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200, {{"status", "ok"}});
-  });
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"status", "ok"}}); });
   s.Get("/v1/tools", [impl](const httplib::Request& req, httplib::Response& res) { impl->get_tools(req, res); });
   s.Post(R"(/v1/tools/([A-Za-z0-9_.\-]+))",
          [impl](const httplib::Request& req, httplib::Response& res) { impl->post_tool(req, res); });
@@ -447,7 +466,9 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
     if (res.status == 413)
       send_rpc_error(res, 413, rpc::invalid_request, "Payload Too Large: the body exceeds http.max_body_bytes.");
     else if (res.status == 404)
-      send_json(res, 404, {{"error", "Not found. Endpoints: POST/DELETE /mcp, GET /v1/tools, POST /v1/tools/{name}, GET /healthz."}});
+      send_json(
+          res, 404,
+          {{"error", "Not found. Endpoints: POST/DELETE /mcp, GET /v1/tools, POST /v1/tools/{name}, GET /healthz."}});
   });
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown";
@@ -466,8 +487,10 @@ HttpTransport::~HttpTransport() { stop(); }
 int HttpTransport::bind(const std::string& host, int port) {
   impl_->bound_host = host;
   int bound = port;
-  if (port == 0) bound = impl_->server.bind_to_any_port(host);
-  else if (!impl_->server.bind_to_port(host, port)) bound = -1;
+  if (port == 0)
+    bound = impl_->server.bind_to_any_port(host);
+  else if (!impl_->server.bind_to_port(host, port))
+    bound = -1;
   if (bound <= 0)
     throw Error(ErrorCode::unavailable, "Cannot listen on " + host + ":" + std::to_string(port) + ".",
                 "Pick a free port with --http HOST:PORT, or stop what is using it.");

@@ -15,10 +15,10 @@ inline constexpr int invalid_request = -32600;
 inline constexpr int method_not_found = -32601;
 inline constexpr int invalid_params = -32602;
 inline constexpr int internal_error = -32603;
-inline constexpr int server_busy = -32000;                 // implementation-defined range
-inline constexpr int session_not_found = -32001;           // as the TypeScript SDK answers it
-inline constexpr int resource_not_found = -32002;          // up to 2025-11-25; -32602 from 2026-07-28
-inline constexpr int header_mismatch = -32020;             // 2026-07-28
+inline constexpr int server_busy = -32000;                   // implementation-defined range
+inline constexpr int session_not_found = -32001;             // as the TypeScript SDK answers it
+inline constexpr int resource_not_found = -32002;            // up to 2025-11-25; -32602 from 2026-07-28
+inline constexpr int header_mismatch = -32020;               // 2026-07-28
 inline constexpr int unsupported_protocol_version = -32022;  // 2026-07-28
 }  // namespace rpc_error
 

@@ -11,8 +11,8 @@
 namespace dbopt::mcp {
 namespace {
 
-const std::array<const char*, 8> kLogLevels = {"debug", "info", "notice", "warning",
-                                                "error", "critical", "alert", "emergency"};
+const std::array<const char*, 8> kLogLevels = {"debug", "info",     "notice", "warning",
+                                               "error", "critical", "alert",  "emergency"};
 
 int log_level_index(const Json& level) {
   if (!level.is_string()) return -1;
@@ -67,8 +67,10 @@ class BatchExchange : public Exchange {
     std::lock_guard lock(mutex_);
     if (response) responses_.push_back(*response);
     if (--pending_ > 0) return;
-    if (responses_.empty()) outer_->finish_without_response();
-    else outer_->respond(responses_);
+    if (responses_.empty())
+      outer_->finish_without_response();
+    else
+      outer_->respond(responses_);
   }
   std::shared_ptr<Exchange> outer_;
   std::mutex mutex_;
@@ -141,9 +143,10 @@ void McpServer::handle_batch(const Json& batch, const std::shared_ptr<Session>& 
   const std::string version = session->protocol_version();
   if (version != "2025-03-26") {
     const std::string which = version.empty() ? "before initialize" : "in protocol version " + version;
-    return exchange->respond(make_error(nullptr, rpc_error::invalid_request,
-                                        "Batch arrays are not accepted " + which +
-                                            " (JSON-RPC batching was removed in 2025-06-18): send one message at a time."));
+    return exchange->respond(
+        make_error(nullptr, rpc_error::invalid_request,
+                   "Batch arrays are not accepted " + which +
+                       " (JSON-RPC batching was removed in 2025-06-18): send one message at a time."));
   }
   if (batch.empty())
     return exchange->respond(make_error(nullptr, rpc_error::invalid_request, "An empty batch is not a valid request."));
@@ -155,8 +158,7 @@ void McpServer::handle_single(const Json& message, const std::shared_ptr<Session
                               const std::shared_ptr<Exchange>& exchange) {
   session->touch();
   if (!message.is_object())
-    return exchange->respond(
-        make_error(nullptr, rpc_error::invalid_request, "A JSON-RPC message must be an object."));
+    return exchange->respond(make_error(nullptr, rpc_error::invalid_request, "A JSON-RPC message must be an object."));
   const Json id = message.contains("id") ? message["id"] : Json();
   const bool has_id = message.contains("id");
   if (message.value("jsonrpc", Json()) != "2.0")
@@ -165,12 +167,12 @@ void McpServer::handle_single(const Json& message, const std::shared_ptr<Session
   if (!message.contains("method")) {
     // A client's response to a server request: dbopt sends none, so there is nothing to match.
     if (has_id && (message.contains("result") || message.contains("error"))) return exchange->finish_without_response();
-    return exchange->respond(make_error(has_id && valid_id(id) ? id : Json(), rpc_error::invalid_request,
-                                        "The message has no \"method\"."));
+    return exchange->respond(
+        make_error(has_id && valid_id(id) ? id : Json(), rpc_error::invalid_request, "The message has no \"method\"."));
   }
   if (!message["method"].is_string())
-    return exchange->respond(make_error(has_id && valid_id(id) ? id : Json(), rpc_error::invalid_request,
-                                        "\"method\" must be a string."));
+    return exchange->respond(
+        make_error(has_id && valid_id(id) ? id : Json(), rpc_error::invalid_request, "\"method\" must be a string."));
   const std::string method = message["method"];
   const Json params = message.contains("params") ? message["params"] : Json::object();
 
@@ -184,13 +186,16 @@ void McpServer::handle_single(const Json& message, const std::shared_ptr<Session
   if (!params.is_object())
     return exchange->respond(make_error(id, rpc_error::invalid_params, "\"params\" must be an object."));
 
-  Call call{.id = id, .method = method, .params = params, .meta = object_or_empty(params, "_meta"),
-            .session = session, .exchange = exchange};
+  Call call{.id = id,
+            .method = method,
+            .params = params,
+            .meta = object_or_empty(params, "_meta"),
+            .session = session,
+            .exchange = exchange};
   try {
     if (auto requested = stateless_version_of(message)) {
       if (*requested != kStatelessVersion)
-        throw RpcError{rpc_error::unsupported_protocol_version,
-                       "Unsupported protocol version '" + *requested + "'.",
+        throw RpcError{rpc_error::unsupported_protocol_version, "Unsupported protocol version '" + *requested + "'.",
                        Json{{"requested", *requested}, {"supported", supported_versions()}}};
       call.version = kStatelessVersion;
       call.stateless = true;
@@ -199,9 +204,10 @@ void McpServer::handle_single(const Json& message, const std::shared_ptr<Session
       const bool lifecycle = method == "initialize" || method == "ping" || method == "server/discover";
       if (!session->initialized() && !lifecycle)
         throw RpcError{rpc_error::invalid_request,
-                       "Received '" + method + "' before initialize: send initialize (and "
-                       "notifications/initialized) first, or use protocol version 2026-07-28 with "
-                       "_meta[\"io.modelcontextprotocol/protocolVersion\"] on every request."};
+                       "Received '" + method +
+                           "' before initialize: send initialize (and "
+                           "notifications/initialized) first, or use protocol version 2026-07-28 with "
+                           "_meta[\"io.modelcontextprotocol/protocolVersion\"] on every request."};
       call.version = session->initialized() ? session->protocol_version() : kLatestSessionVersion;
       call.log_level = session->log_level.load();
     }
@@ -358,8 +364,10 @@ void McpServer::start_tool_call(Call& call) {
       finish_result(c, result, false, "private");
       c.exchange->respond(make_result(job->id, std::move(result)));
     } catch (const Error& e) {
-      if (e.code() == ErrorCode::cancelled) c.exchange->finish_without_response();  // cancelled: no answer
-      else c.exchange->respond(make_error(job->id, rpc_error::internal_error, e.describe()));
+      if (e.code() == ErrorCode::cancelled)
+        c.exchange->finish_without_response();  // cancelled: no answer
+      else
+        c.exchange->respond(make_error(job->id, rpc_error::internal_error, e.describe()));
     } catch (const std::exception& e) {
       c.exchange->respond(make_error(job->id, rpc_error::internal_error, std::string("Internal error: ") + e.what()));
     }
@@ -410,7 +418,10 @@ Json McpServer::get_prompt(Call& call) {
 Json McpServer::list_resources(Call& call) {
   std::vector<Json> items;
   for (const auto& r : resources_.resources())
-    items.push_back({{"uri", r.uri}, {"name", r.name}, {"title", r.title}, {"description", r.description},
+    items.push_back({{"uri", r.uri},
+                     {"name", r.name},
+                     {"title", r.title},
+                     {"description", r.description},
                      {"mimeType", r.mime_type}});
   Json result = Json::object();
   paginate(result, "resources", items, call.params, settings_.limits.page_size);
@@ -421,8 +432,11 @@ Json McpServer::list_resources(Call& call) {
 Json McpServer::list_resource_templates(Call& call) {
   std::vector<Json> items;
   for (const auto& t : resources_.templates())
-    items.push_back({{"uriTemplate", t.uri_template}, {"name", t.name}, {"title", t.title},
-                     {"description", t.description}, {"mimeType", t.mime_type}});
+    items.push_back({{"uriTemplate", t.uri_template},
+                     {"name", t.name},
+                     {"title", t.title},
+                     {"description", t.description},
+                     {"mimeType", t.mime_type}});
   Json result = Json::object();
   paginate(result, "resourceTemplates", items, call.params, settings_.limits.page_size);
   finish_result(call, result, true, "public");
@@ -435,8 +449,8 @@ Json McpServer::read_resource(Call& call) {
     throw RpcError{rpc_error::invalid_params, "resources/read needs params.uri."};
   try {
     server::ResourceContent content = resources_.read(*uri);
-    Json result = {{"contents", Json::array({{{"uri", content.uri}, {"mimeType", content.mime_type},
-                                              {"text", content.text}}})}};
+    Json result = {
+        {"contents", Json::array({{{"uri", content.uri}, {"mimeType", content.mime_type}, {"text", content.text}}})}};
     finish_result(call, result, true, "private");
     return result;
   } catch (const Error& e) {

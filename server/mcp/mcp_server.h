@@ -47,8 +47,8 @@ struct ServerInfo {
 class McpServer {
  public:
   McpServer(ServerInfo info, const Settings& settings, const tools::ToolRegistry& tools,
-            const server::PromptLibrary& prompts, const server::ResourceCatalog& resources,
-            server::WorkerPool& workers, pg::DatabasePool* databases, const knowledge::RuleBook* rules);
+            const server::PromptLibrary& prompts, const server::ResourceCatalog& resources, server::WorkerPool& workers,
+            pg::DatabasePool* databases, const knowledge::RuleBook* rules);
 
   // One JSON-RPC message (request, notification or client response) or, for
   // sessions on 2025-03-26, a batch array. Requests are answered through the

@@ -23,7 +23,8 @@ class HttpTransportTest : public ::testing::Test {
     thread_ = std::thread([this] { http_->listen(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_read_timeout(10, 0);
-    for (int i = 0; i < 200 && !client_->Get("/healthz"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 200 && !client_->Get("/healthz"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   void TearDown() override {
     if (http_) http_->stop();
@@ -40,9 +41,13 @@ class HttpTransportTest : public ::testing::Test {
     return client_->Post("/mcp", headers, body.dump(), "application/json");
   }
   std::string initialize() {
-    auto res = post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                     {"params", {{"protocolVersion", "2025-11-25"}, {"capabilities", Json::object()},
-                                 {"clientInfo", {{"name", "gtest"}, {"version", "1"}}}}}},
+    auto res = post({{"jsonrpc", "2.0"},
+                     {"id", 1},
+                     {"method", "initialize"},
+                     {"params",
+                      {{"protocolVersion", "2025-11-25"},
+                       {"capabilities", Json::object()},
+                       {"clientInfo", {{"name", "gtest"}, {"version", "1"}}}}}},
                     mcp_headers());
     EXPECT_TRUE(res);
     EXPECT_EQ(res->status, 200);
@@ -114,7 +119,9 @@ TEST_F(HttpTransportTest, ForeignOriginAndHostAreForbidden) {
   EXPECT_EQ(res->status, 403);
   httplib::Headers local = mcp_headers();
   local.emplace("Origin", "http://localhost:3000");
-  auto ok = post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
+  auto ok = post({{"jsonrpc", "2.0"},
+                  {"id", 1},
+                  {"method", "initialize"},
                   {"params", {{"protocolVersion", "2025-11-25"}, {"capabilities", Json::object()}}}},
                  local);
   EXPECT_EQ(ok->status, 200);
@@ -154,10 +161,15 @@ TEST_F(HttpTransportTest, OversizedBodyIs413AndTheServerKeepsServing) {
 
 TEST_F(HttpTransportTest, StatelessRequestsCheckTheirHeaders) {
   start();
-  Json body = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
-               {"params", {{"name", "tune_pool"}, {"arguments", {{"platform", "neon"}}},
-                           {"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                                      {"io.modelcontextprotocol/clientCapabilities", Json::object()}}}}}};
+  Json body = {{"jsonrpc", "2.0"},
+               {"id", 1},
+               {"method", "tools/call"},
+               {"params",
+                {{"name", "tune_pool"},
+                 {"arguments", {{"platform", "neon"}}},
+                 {"_meta",
+                  {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                   {"io.modelcontextprotocol/clientCapabilities", Json::object()}}}}}};
   httplib::Headers headers = mcp_headers();
   auto missing = post(body, headers);
   EXPECT_EQ(missing->status, 400);

@@ -127,7 +127,9 @@ TEST(Batches, AnsweredAsAnArrayIn2025_03_26) {
   auto s = t.initialized_session("2025-03-26");
   Json batch = Json::array({{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}},
                             {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}},
-                            {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+                            {{"jsonrpc", "2.0"},
+                             {"id", 2},
+                             {"method", "tools/call"},
                              {"params", {{"name", "count_steps"}, {"arguments", {{"n", 2}}}}}},
                             {{"jsonrpc", "2.0"}, {"id", 3}, {"method", "nope"}}});
   auto ex = t.send(batch, s);
@@ -233,9 +235,12 @@ TEST(Tools, OutputBreakingItsSchemaIsReportedAsABug) {
 TEST(Progress, SentOnlyWhenRequestedAndAlwaysIncreasing) {
   TestServer t;
   auto s = t.initialized_session();
-  auto ex = t.send({{"jsonrpc", "2.0"}, {"id", 7}, {"method", "tools/call"},
-                    {"params", {{"name", "count_steps"}, {"arguments", {{"n", 4}}}, {"_meta", {{"progressToken", "p1"}}}}}},
-                   s);
+  auto ex =
+      t.send({{"jsonrpc", "2.0"},
+              {"id", 7},
+              {"method", "tools/call"},
+              {"params", {{"name", "count_steps"}, {"arguments", {{"n", 4}}}, {"_meta", {{"progressToken", "p1"}}}}}},
+             s);
   std::vector<double> progress;
   for (const auto& n : ex->notifications)
     if (n["method"] == "notifications/progress") {
@@ -244,7 +249,9 @@ TEST(Progress, SentOnlyWhenRequestedAndAlwaysIncreasing) {
       progress.push_back(n["params"]["progress"]);
     }
   EXPECT_EQ(progress, (std::vector<double>{1, 2, 3, 4}));
-  ex = t.send({{"jsonrpc", "2.0"}, {"id", 8}, {"method", "tools/call"},
+  ex = t.send({{"jsonrpc", "2.0"},
+               {"id", 8},
+               {"method", "tools/call"},
                {"params", {{"name", "count_steps"}, {"arguments", {{"n", 4}}}}}},
               s);
   EXPECT_TRUE(ex->notifications.empty());
@@ -254,12 +261,15 @@ TEST(Cancellation, CancelledCallStopsAndGetsNoAnswer) {
   TestServer t;
   auto s = t.initialized_session();
   auto ex = std::make_shared<RecordingExchange>();
-  t.server->handle({{"jsonrpc", "2.0"}, {"id", "slow"}, {"method", "tools/call"},
+  t.server->handle({{"jsonrpc", "2.0"},
+                    {"id", "slow"},
+                    {"method", "tools/call"},
                     {"params", {{"name", "wait_for_cancel"}, {"_meta", {{"progressToken", 1}}}}}},
                    s, ex);
   // Wait until the tool runs (its first progress), then cancel it.
   for (int i = 0; i < 500 && ex->notifications.empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  auto note = t.send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"},
+  auto note = t.send({{"jsonrpc", "2.0"},
+                      {"method", "notifications/cancelled"},
                       {"params", {{"requestId", "slow"}, {"reason", "user pressed stop"}}}},
                      s);
   EXPECT_FALSE(note->response.has_value());
@@ -300,13 +310,15 @@ TEST(Concurrency, PingIsAnsweredWhileEveryWorkerIsBusy) {
   TestServer t(settings);
   auto s = t.initialized_session();
   auto busy = std::make_shared<RecordingExchange>();
-  t.server->handle({{"jsonrpc", "2.0"}, {"id", "a"}, {"method", "tools/call"}, {"params", {{"name", "wait_for_cancel"}}}},
-                   s, busy);
+  t.server->handle(
+      {{"jsonrpc", "2.0"}, {"id", "a"}, {"method", "tools/call"}, {"params", {{"name", "wait_for_cancel"}}}}, s, busy);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(t.request(s, "ping", Json::object(), "p")["result"], Json::object());
   // One call may wait in the queue; the next is refused as busy rather than blocking.
   auto queued = std::make_shared<RecordingExchange>();
-  t.server->handle({{"jsonrpc", "2.0"}, {"id", "b"}, {"method", "tools/call"},
+  t.server->handle({{"jsonrpc", "2.0"},
+                    {"id", "b"},
+                    {"method", "tools/call"},
                     {"params", {{"name", "count_steps"}, {"arguments", {{"n", 1}}}}}},
                    s, queued);
   Json refused = t.request(s, "tools/call", {{"name", "count_steps"}, {"arguments", {{"n", 1}}}}, "c");
@@ -320,12 +332,16 @@ TEST(Logging, SetLevelControlsToolLogMessages) {
   TestServer t;
   auto s = t.initialized_session();
   EXPECT_EQ(error_code(t.request(s, "logging/setLevel", {{"level", "loud"}})), -32602);
-  auto quiet = t.send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/call"},
+  auto quiet = t.send({{"jsonrpc", "2.0"},
+                       {"id", 1},
+                       {"method", "tools/call"},
                        {"params", {{"name", "count_steps"}, {"arguments", {{"n", 1}}}}}},
                       s);
   EXPECT_TRUE(quiet->notifications.empty());  // no level set: no log messages
   EXPECT_EQ(t.request(s, "logging/setLevel", {{"level", "info"}})["result"], Json::object());
-  auto ex = t.send({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+  auto ex = t.send({{"jsonrpc", "2.0"},
+                    {"id", 2},
+                    {"method", "tools/call"},
                     {"params", {{"name", "count_steps"}, {"arguments", {{"n", 1}}}}}},
                    s);
   ASSERT_EQ(ex->notifications.size(), 1u);  // info passes, debug does not

@@ -9,8 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "core/common/error.h"
@@ -57,8 +55,10 @@ inline void add_protocol_test_tools(tools::ToolRegistry& registry) {
   steps.name = "count_steps";
   steps.title = "Count steps";
   steps.description = "Reports progress for each of n steps, logs at info, returns n.";
-  steps.input_schema = Json::parse(R"({"type":"object","properties":{"n":{"type":"integer","minimum":1}},"required":["n"]})");
-  steps.output_schema = Json::parse(R"({"type":"object","properties":{"steps":{"type":"integer"}},"required":["steps"]})");
+  steps.input_schema =
+      Json::parse(R"({"type":"object","properties":{"n":{"type":"integer","minimum":1}},"required":["n"]})");
+  steps.output_schema =
+      Json::parse(R"({"type":"object","properties":{"steps":{"type":"integer"}},"required":["steps"]})");
   steps.annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false};
   steps.handler = [](const Json& args, tools::ToolContext& ctx) {
     const int n = args["n"];
@@ -108,11 +108,20 @@ struct TestServer {
         "---\nname: optimize_slow_query\ntitle: Optimize\ndescription: Make a query fast.\n"
         "argument: sql (required) The SQL.\nargument: database Which database.\n---\nOptimize {{sql}} on {{database}}.";
     prompts.add(server::PromptLibrary::parse(prompts_text, "test"));
-    resources.add({.uri = "dbopt://server/info", .name = "info", .title = "Info", .description = "d",
+    resources.add({.uri = "dbopt://server/info",
+                   .name = "info",
+                   .title = "Info",
+                   .description = "d",
                    .mime_type = "application/json",
-                   .read = [] { return server::ResourceContent{"dbopt://server/info", "application/json", "{}"}; }});
-    resources.add_template({.uri_template = "dbopt://tools/{name}", .name = "tool", .title = "Tool", .description = "d",
-                            .mime_type = "text/markdown", .read = [](const std::string& n) {
+                   .read = [] {
+                     return server::ResourceContent{"dbopt://server/info", "application/json", "{}"};
+                   }});
+    resources.add_template({.uri_template = "dbopt://tools/{name}",
+                            .name = "tool",
+                            .title = "Tool",
+                            .description = "d",
+                            .mime_type = "text/markdown",
+                            .read = [](const std::string& n) {
                               if (n != "explain_query") throw Error(ErrorCode::not_found, "no " + n);
                               return server::ResourceContent{"dbopt://tools/" + n, "text/markdown", "# " + n};
                             }});
@@ -135,8 +144,10 @@ struct TestServer {
   }
   std::shared_ptr<mcp::Session> initialized_session(const std::string& version = "2025-11-25") {
     auto s = std::make_shared<mcp::Session>("test");
-    request(s, "initialize", {{"protocolVersion", version}, {"capabilities", Json::object()},
-                              {"clientInfo", {{"name", "gtest"}, {"version", "1"}}}});
+    request(s, "initialize",
+            {{"protocolVersion", version},
+             {"capabilities", Json::object()},
+             {"clientInfo", {{"name", "gtest"}, {"version", "1"}}}});
     return s;
   }
 
@@ -150,8 +161,9 @@ struct TestServer {
 };
 
 inline Json stateless_meta(const std::string& version = "2026-07-28") {
-  return {{"_meta", {{"io.modelcontextprotocol/protocolVersion", version},
-                     {"io.modelcontextprotocol/clientCapabilities", Json::object()}}}};
+  return {{"_meta",
+           {{"io.modelcontextprotocol/protocolVersion", version},
+            {"io.modelcontextprotocol/clientCapabilities", Json::object()}}}};
 }
 
 }  // namespace dbopt::test

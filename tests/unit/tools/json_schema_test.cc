@@ -32,8 +32,13 @@ std::string first_problem(const Json& value) {
 
 TEST(JsonSchema, AcceptsValidValues) {
   EXPECT_EQ(first_problem({{"sql", "select 1"}}), "");
-  EXPECT_EQ(first_problem({{"sql", "x"}, {"runs", 3.0}, {"ratio", 0.5}, {"mode", "b"}, {"tags", {"ab"}},
-                           {"either", 4}, {"nested", {{"x", true}}}}),
+  EXPECT_EQ(first_problem({{"sql", "x"},
+                           {"runs", 3.0},
+                           {"ratio", 0.5},
+                           {"mode", "b"},
+                           {"tags", {"ab"}},
+                           {"either", 4},
+                           {"nested", {{"x", true}}}}),
             "");
 }
 
