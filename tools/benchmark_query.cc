@@ -30,7 +30,9 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
   const int runs = args.value("runs", 10);
   const int warmup = args.value("warmup", 1);
   pg::SafeExecutor executor(*ctx.databases);
-  pg::RunOptions options{.cancel = &ctx.cancel, .max_rows = 0};
+  pg::RunOptions options;
+  options.cancel = &ctx.cancel;
+  options.max_rows = 0;
 
   size_t rows = 0;
   for (int i = 0; i < warmup; ++i) {

@@ -17,7 +17,6 @@
 #include "core/sql/query_model.h"
 #include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
-#include "tools/explain_parameters.h"
 #include "tools/explain_report.h"
 
 namespace dbopt::tools {
@@ -40,6 +39,33 @@ struct Request {
   std::vector<Json> params;
   std::vector<std::string> hypothetical_indexes;
 };
+
+// The values of params as bound parameters: one per placeholder, as text (numbers and
+// booleans in PostgreSQL's input form), null as NULL.
+std::vector<std::optional<std::string>> parameter_values(int parameter_count, const std::vector<Json>& values) {
+  if (parameter_count == 0)
+    throw Error(ErrorCode::invalid_argument, "`params` were given, but `sql` has no $1..$n placeholders",
+                "Drop params, or write the values' places in sql as $1, $2, ...");
+  if (static_cast<int>(values.size()) != parameter_count)
+    throw Error(ErrorCode::invalid_argument,
+                "`params` has " + std::to_string(values.size()) + " value(s), but `sql` uses placeholders up to $" +
+                    std::to_string(parameter_count),
+                "Give exactly one value per placeholder, in order: params[0] for $1, params[1] for $2, ...");
+  std::vector<std::optional<std::string>> out;
+  out.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const Json& v = values[i];
+    std::optional<std::string> text;
+    if (v.is_string()) text = v.get<std::string>();
+    else if (v.is_boolean()) text = v.get<bool>() ? "true" : "false";
+    else if (v.is_number()) text = v.dump();
+    if (text && text->find('\0') != std::string::npos)
+      throw Error(ErrorCode::invalid_argument, "params[" + std::to_string(i) + "] contains a NUL character",
+                  "PostgreSQL text cannot hold NUL characters; remove it.");
+    out.push_back(std::move(text));  // the schema allows only these types and null
+  }
+  return out;
+}
 
 std::optional<std::string> optional_string(const Json& args, const char* field) {
   if (!args.contains(field)) return std::nullopt;
@@ -259,11 +285,12 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
   }
 
   // Live modes: values for $n, or a generic plan without them.
-  std::string sql_to_run = r.sql.value_or("");
+  const std::string sql_to_run = r.sql.value_or("");
+  std::vector<std::optional<std::string>> bound_values;
   const bool live = report.mode == Mode::live_explain || report.mode == Mode::live_explain_analyze ||
                     report.mode == Mode::hypothetical_indexes;
   if (live && !r.params.empty()) {
-    sql_to_run = bind_parameters_as_literals(*r.sql, query->parameter_count, r.params);
+    bound_values = parameter_values(query->parameter_count, r.params);
     report.parameters_bound = true;
   } else if (live && query->parameter_count > 0) {
     if (r.analyze)
@@ -302,14 +329,14 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
     pg::SafeExecutor executor(*ctx.databases);
     const pg::ExplainOptions options{
         .analyze = r.analyze, .buffers = r.analyze && r.buffers, .settings = true, .generic_plan = report.generic_plan};
-    const pg::RunOptions run{.allow_analyze_write = r.analyze_writes, .cancel = &ctx.cancel};
+    const pg::RunOptions run{.allow_analyze_write = r.analyze_writes, .cancel = &ctx.cancel, .params = bound_values};
     analysed = read_server_plan(database_call([&] { return executor.explain(r.database, sql_to_run, options, run); }));
   } else if (report.mode == Mode::hypothetical_indexes) {
     std::optional<pg::HypotheticalIndexSession> session;
     database_call([&] { session.emplace(*ctx.databases, r.database, &ctx.cancel); });
     comparison.emplace();
     comparison->before =
-        read_server_plan(database_call([&] { return session->explain_json(sql_to_run, report.generic_plan); }));
+        read_server_plan(database_call([&] { return session->explain_json(sql_to_run, report.generic_plan, bound_values); }));
     for (std::size_t i = 0; i < r.hypothetical_indexes.size(); ++i) {
       ctx.cancel.check();
       try {
@@ -321,7 +348,7 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
       }
     }
     comparison->after =
-        read_server_plan(database_call([&] { return session->explain_json(sql_to_run, report.generic_plan); }));
+        read_server_plan(database_call([&] { return session->explain_json(sql_to_run, report.generic_plan, bound_values); }));
     for (auto& outcome : comparison->indexes) outcome.used = scans_index(comparison->after, outcome.index.name);
   }
   ctx.cancel.check();

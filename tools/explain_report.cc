@@ -297,7 +297,7 @@ std::string mode_line(const ExplainReport& r) {
     line +=
         " Generic plan: the query has $1..$n placeholders and no params, so PostgreSQL planned it for any "
         "values (as a prepared statement's generic plan).";
-  if (r.parameters_bound) line += " The params were written into the query as literals.";
+  if (r.parameters_bound) line += " The params were sent as bound parameters; the plan is the one for their values.";
   return line;
 }
 

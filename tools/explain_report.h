@@ -66,7 +66,7 @@ struct ExplainReport {
   std::string query_fingerprint;
   const AnalysedPlan* plan = nullptr;        // the plan the plan findings are about
   bool generic_plan = false;                 // planned for $n placeholders without values
-  bool parameters_bound = false;             // params were written into the SQL
+  bool parameters_bound = false;             // params were sent as bound parameters
   std::vector<knowledge::Finding> findings;  // sorted, plan and query findings together
   const HypotheticalComparison* hypothetical = nullptr;
   std::optional<SchemaSummary> schema;

@@ -125,6 +125,9 @@ Error translate(const pqxx::sql_error& e, Fired fired, const DatabaseSettings& d
                  "The role dbopt connects as lacks a privilege on " + where + ": " + message,
                  "Grant that role SELECT on the objects involved (pg_read_all_stats or pg_monitor for "
                  "statistics views), or connect as a role that has it.");
+  if (state == "08P01" && contains(message, "bind message supplies"))  // a wrong number of parameter values
+    return Error(ErrorCode::invalid_argument, "PostgreSQL rejected the parameter values on " + where + ": " + message,
+                 "Give exactly one value per $n placeholder of the statement.");
   const std::string cls = state.substr(0, 2);
   if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || cls == "XX")
     return Error(ErrorCode::unavailable,
@@ -241,9 +244,13 @@ pqxx::result GuardedTransaction::exec_own(const std::string& sql) {
   return guarded(sql, [&] { return tx_->exec(sql); });
 }
 
-pqxx::result GuardedTransaction::exec_user(const std::string& sql) {
+pqxx::result GuardedTransaction::exec_user(const std::string& sql,
+                                           const std::vector<std::optional<std::string>>& params) {
   refresh_timeout();
-  return guarded("the statement", [&] { return tx_->exec_params(sql); });
+  std::vector<const char*> values;  // libpqxx sends a null pointer as SQL NULL
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return guarded("the statement", [&] { return tx_->exec_params(sql, pqxx::prepare::make_dynamic_params(values)); });
 }
 
 pqxx::result GuardedTransaction::exec_params(const std::string& sql, const std::vector<std::string>& params) {

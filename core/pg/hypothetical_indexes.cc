@@ -143,11 +143,14 @@ void HypotheticalIndexSession::reset() {
   impl_->in_savepoint([&] { return impl_->tx->exec_own("SELECT " + impl_->schema + ".hypopg_reset()"); });
 }
 
-std::string HypotheticalIndexSession::explain_json(std::string_view sql, bool generic_plan) {
+std::string HypotheticalIndexSession::explain_json(std::string_view sql, bool generic_plan,
+                                                  const std::vector<std::optional<std::string>>& params) {
   ExplainOptions options;
   options.generic_plan = generic_plan;
-  detail::check_policy(detail::explain_text(sql, options), impl_->tx->database(), /*allow_analyze_write=*/false);
-  return impl_->in_savepoint([&] { return detail::run_explain(*impl_->tx, sql, options); });
+  const sql::StatementVerdict verdict =
+      detail::check_policy(detail::explain_text(sql, options), impl_->tx->database(), /*allow_analyze_write=*/false);
+  if (!generic_plan) detail::check_parameter_values(verdict, params.size());
+  return impl_->in_savepoint([&] { return detail::run_explain(*impl_->tx, sql, options, params); });
 }
 
 double HypotheticalIndexSession::explain_total_cost(std::string_view sql, bool generic_plan) {

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,8 +63,10 @@ class HypotheticalIndexSession {
   void reset();
 
   // EXPLAIN (FORMAT JSON) of the query as the planner sees it with the
-  // session's hypothetical indexes; generic_plan for $n placeholders.
-  std::string explain_json(std::string_view sql, bool generic_plan = false);
+  // session's hypothetical indexes; generic_plan for $n placeholders, or
+  // params with their values (see RunOptions::params).
+  std::string explain_json(std::string_view sql, bool generic_plan = false,
+                           const std::vector<std::optional<std::string>>& params = {});
   // The plan's estimated "Total Cost".
   double explain_total_cost(std::string_view sql, bool generic_plan = false);
 

@@ -41,6 +41,7 @@ QueryResult SafeExecutor::run(const std::string& database, std::string_view sql,
   const DatabaseSettings& db = pool_.database(database);
   if (options.cancel) options.cancel->check();
   const sql::StatementVerdict verdict = detail::check_policy(sql, db, options.allow_analyze_write);
+  detail::check_parameter_values(verdict, options.params.size());
 
   detail::GuardedTransaction tx(pool_, db.name, detail::access_mode(verdict), options.cancel);
   tx.connection().clear_notices();
@@ -50,10 +51,10 @@ QueryResult SafeExecutor::run(const std::string& database, std::string_view sql,
   if (options.max_rows > 0 && options.max_rows < kCursorRowLimit && fits_a_cursor(verdict.statement_kind)) {
     // A cursor lets the server stop after max_rows + 1 rows (the +1 tells us there were more)
     // instead of shipping, say, all of a big table.
-    tx.exec_user("DECLARE dbopt_rows NO SCROLL CURSOR FOR\n" + std::string(sql));
+    tx.exec_user("DECLARE dbopt_rows NO SCROLL CURSOR FOR\n" + std::string(sql), options.params);
     result = tx.exec_own("FETCH FORWARD " + std::to_string(options.max_rows + 1) + " FROM dbopt_rows");
   } else {
-    result = tx.exec_user(std::string(sql));
+    result = tx.exec_user(std::string(sql), options.params);
   }
   out.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   out.notices = tx.take_notices();
@@ -65,15 +66,12 @@ std::string SafeExecutor::explain(const std::string& database, std::string_view 
                                   const RunOptions& options) const {
   const DatabaseSettings& db = pool_.database(database);
   if (options.cancel) options.cancel->check();
-  if (explain.generic_plan && explain.analyze)
-    throw Error(ErrorCode::invalid_argument,
-                "A generic plan cannot be combined with ANALYZE: it has no values to run with.",
-                "Drop analyze, or give the statement real values instead of $n placeholders.");
   // The policy sees the whole EXPLAIN, so an analyzed write is recognised as one.
   const sql::StatementVerdict verdict =
       detail::check_policy(detail::explain_text(sql, explain), db, options.allow_analyze_write);
+  if (!explain.generic_plan) detail::check_parameter_values(verdict, options.params.size());
   detail::GuardedTransaction tx(pool_, db.name, detail::access_mode(verdict), options.cancel);
-  return detail::run_explain(tx, sql, explain);
+  return detail::run_explain(tx, sql, explain, options.params);
 }
 
 }  // namespace dbopt::pg

@@ -43,6 +43,10 @@ struct RunOptions {
   // Rows returned at most (SELECTs are read through a cursor, so a huge
   // result is never fetched whole); 0 = no limit.
   std::size_t max_rows = 1000;
+  // Values for the statement's $1..$n, sent as bound parameters of unknown
+  // type (PostgreSQL infers each from its context, as for a driver's query);
+  // nullopt is NULL. Empty: the statement has no placeholders.
+  std::vector<std::optional<std::string>> params;
 };
 
 struct QueryResult {

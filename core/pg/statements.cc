@@ -33,6 +33,14 @@ sql::StatementVerdict check_policy(std::string_view sql, const DatabaseSettings&
   return verdict;
 }
 
+void check_parameter_values(const sql::StatementVerdict& verdict, std::size_t given) {
+  if (static_cast<int>(given) == verdict.parameter_count) return;
+  throw Error(ErrorCode::invalid_argument,
+              "The statement uses placeholders up to $" + std::to_string(verdict.parameter_count) + ", but " +
+                  std::to_string(given) + " parameter value(s) were given.",
+              "Give exactly one value per placeholder, in order: the first for $1, the second for $2, ...");
+}
+
 std::string explain_text(std::string_view sql, const ExplainOptions& options, bool with_generic_plan) {
   std::string text = "EXPLAIN (FORMAT JSON";
   if (options.analyze) text += ", ANALYZE";
@@ -108,12 +116,13 @@ std::string explain_generic_via_prepare(GuardedTransaction& tx, std::string_view
 
 }  // namespace
 
-std::string run_explain(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options) {
-  if (options.generic_plan && options.analyze)
+std::string run_explain(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options,
+                        const std::vector<std::optional<std::string>>& params) {
+  if (options.generic_plan && (options.analyze || !params.empty()))
     throw Error(ErrorCode::invalid_argument,
-                "A generic plan cannot be combined with ANALYZE: it has no values to run with.",
-                "Drop analyze, or give the statement real values instead of $n placeholders.");
-  if (!options.generic_plan) return single_value(tx.exec_user(explain_text(sql, options)));
+                "A generic plan cannot be combined with ANALYZE or parameter values: it plans without values.",
+                "Drop generic_plan to explain the statement with its values.");
+  if (!options.generic_plan) return single_value(tx.exec_user(explain_text(sql, options), params));
   if (tx.server_version() >= 160000) return single_value(tx.exec_user(explain_text(sql, options, true)));
   return explain_generic_via_prepare(tx, sql, options);
 }

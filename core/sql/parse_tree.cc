@@ -504,4 +504,23 @@ int location_of(const nlohmann::json& body) {
   return it != body.end() && it->is_number_integer() ? it->get<int>() : -1;
 }
 
+namespace {
+void raise_to_highest_parameter(const nlohmann::json& value, int& highest) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (it.key() == "ParamRef") highest = std::max(highest, it->value("number", 0));
+      if (it->is_structured()) raise_to_highest_parameter(*it, highest);
+    }
+  } else if (value.is_array()) {
+    for (const auto& child : value) raise_to_highest_parameter(child, highest);
+  }
+}
+}  // namespace
+
+int highest_parameter(const nlohmann::json& tree) {
+  int highest = 0;
+  raise_to_highest_parameter(tree, highest);
+  return highest;
+}
+
 }  // namespace dbopt::sql::detail

@@ -56,6 +56,9 @@ void check_utf8(std::string_view sql);
 // Throws dbopt::Error(invalid_argument) when the text does not parse.
 nlohmann::json parse_tree(std::string_view sql);
 
+// The highest $n placeholder number anywhere in the tree (0 when none).
+int highest_parameter(const nlohmann::json& tree);
+
 // The dbopt::Error for a libpg_query error on `sql`: message, 1-based
 // position, the text around it, and a fix.
 dbopt::Error parse_error(std::string_view sql, const PgQueryError& error);

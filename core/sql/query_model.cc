@@ -294,17 +294,6 @@ NullsOrder nulls_of(const std::string& value) {
   return NullsOrder::default_order;
 }
 
-void highest_parameter(const json& value, int& highest) {
-  if (value.is_object()) {
-    for (auto it = value.begin(); it != value.end(); ++it) {
-      if (it.key() == "ParamRef") highest = std::max(highest, it->value("number", 0));
-      if (it->is_structured()) highest_parameter(*it, highest);
-    }
-  } else if (value.is_array()) {
-    for (const auto& child : value) highest_parameter(child, highest);
-  }
-}
-
 // Builds one QueryModel from one statement of the JSON tree. Walks every
 // query level with a stack of frames that hold the relations each level can
 // name, so column references resolve the way PostgreSQL scopes them.
@@ -322,7 +311,7 @@ class ModelBuilder {
     model_.scopes.push_back(scope);
     frames_.emplace_back();
     statement_in_current_scope(statement);
-    highest_parameter(statement, model_.parameter_count);
+    model_.parameter_count = detail::highest_parameter(statement);
   }
 
  private:

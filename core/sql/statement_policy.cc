@@ -315,6 +315,7 @@ StatementVerdict check_statement(std::string_view sql) {
 
   StatementVerdict verdict;
   verdict.statement_kind = to_string(kind);
+  verdict.parameter_count = detail::highest_parameter(statement);
   const json* explained = nullptr;
   bool analyzes = false;
   if (node.type == "ExplainStmt") {

@@ -32,6 +32,8 @@ struct StatementVerdict {
   std::string statement_kind;  // "select", "explain", "show", "insert", ...
   // For EXPLAIN: the kind of the explained statement ("select", "delete", ...).
   std::string explained_statement_kind;
+  // The highest $n placeholder: the statement needs that many parameter values.
+  int parameter_count = 0;
   // When refused: what was refused and why, naming the offending construct.
   std::string reason;
 };

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,9 +43,9 @@ class GuardedTransaction {
   // Runs one statement of dbopt's own (trusted text, simple protocol).
   pqxx::result exec_own(const std::string& sql);
   // Runs one statement that contains user text over the extended protocol,
-  // where the server itself refuses a second statement. Optional parameters
-  // are sent as text values, never spliced into the SQL.
-  pqxx::result exec_user(const std::string& sql);
+  // where the server itself refuses a second statement. Parameters ($1..$n)
+  // are sent as untyped text values (nullopt = NULL), never spliced into the SQL.
+  pqxx::result exec_user(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
   pqxx::result exec_params(const std::string& sql, const std::vector<std::string>& params);
 
   // Savepoint helpers: a failed statement inside a long session (HypoPG) must

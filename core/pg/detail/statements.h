@@ -17,6 +17,9 @@ namespace dbopt::pg::detail {
 // and a fix otherwise (invalid_argument when it does not parse).
 sql::StatementVerdict check_policy(std::string_view sql, const DatabaseSettings& db, bool allow_analyze_write);
 
+// Throws Error(invalid_argument) unless `given` values match the statement's $1..$n.
+void check_parameter_values(const sql::StatementVerdict& verdict, std::size_t given);
+
 // The access mode a checked statement needs.
 inline AccessMode access_mode(const sql::StatementVerdict& verdict) {
   return verdict.is_analyze_of_write ? AccessMode::read_write : AccessMode::read_only;
@@ -27,6 +30,8 @@ std::string explain_text(std::string_view sql, const ExplainOptions& options, bo
 
 // Runs EXPLAIN of sql in tx and returns the JSON text. The caller has checked
 // explain_text(sql, options) with check_policy().
-std::string run_explain(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options);
+// params: values for $1..$n (see RunOptions::params); not with generic_plan.
+std::string run_explain(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options,
+                        const std::vector<std::optional<std::string>>& params = {});
 
 }  // namespace dbopt::pg::detail

@@ -320,6 +320,33 @@ TEST_F(SafeExecutorTest, WrongPasswordErrorHasNoPassword) {
   EXPECT_EQ(e.describe().find("WrongPw4711"), std::string::npos) << e.describe();
 }
 
+TEST_F(SafeExecutorTest, BoundParametersAreValuesNeverSql) {
+  RunOptions bound;
+  bound.params = {std::string("x'y; DROP TABLE orders; --"), std::nullopt, std::string("2")};
+  auto result = executor().run("", "SELECT $1::text AS quoted, $2::text AS nothing, id FROM orders WHERE id = $3",
+                               bound);
+  ASSERT_EQ(result.rows.size(), 1u);
+  EXPECT_EQ(result.rows[0][0], "x'y; DROP TABLE orders; --");
+  EXPECT_FALSE(result.rows[0][1].has_value());
+  EXPECT_EQ(result.rows[0][2], "2");
+
+  // EXPLAIN plans with the values: the custom plan shows them as constants.
+  RunOptions value;
+  value.params = {std::string("42")};
+  ExplainOptions analyze;
+  analyze.analyze = true;
+  const std::string json =
+      executor().explain("", "SELECT * FROM orders WHERE customer_id = $1", analyze, value);
+  EXPECT_NE(json.find("'42'::bigint"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"Actual Rows\""), std::string::npos);
+
+  // Too few values is PostgreSQL's error, a clear invalid_argument.
+  RunOptions missing;
+  missing.params = {std::string("1")};
+  const Error wrong_count = error_of([&] { executor().run("", "SELECT $1::int + $2::int", missing); });
+  EXPECT_EQ(wrong_count.code(), ErrorCode::invalid_argument) << wrong_count.what();
+}
+
 TEST_F(SafeExecutorTest, BadSqlIsInvalidArgument) {
   EXPECT_EQ(code_of([&] { executor().run("default", "SELEC 1"); }), ErrorCode::invalid_argument);
   Error e = error_of([&] { executor().run("default", "SELECT * FROM no_such_table"); });

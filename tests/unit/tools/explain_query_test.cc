@@ -13,7 +13,6 @@
 #include "knowledge/rule_book.h"
 #include "tests/unit/pg/pg_test_env.h"
 #include "tools/builtin_tools.h"
-#include "tools/explain_parameters.h"
 #include "tools/tool_registry.h"
 
 namespace dbopt::tools {
@@ -326,26 +325,6 @@ TEST(ExplainQueryBadInput, CancelledCallsGetNoAnswer) {
   }
 }
 
-// ---- params written into the SQL ----
-
-TEST(ExplainParameters, ReplacesPlaceholdersOnlyWhereTheyAreParameters) {
-  EXPECT_EQ(bind_parameters_as_literals("SELECT * FROM t WHERE a = $1 AND b = $2", 2, {42, "x'y"}),
-            "SELECT * FROM t WHERE a = '42' AND b = 'x''y'");
-  EXPECT_EQ(bind_parameters_as_literals("SELECT '$1', \"$1\", $1 -- $1\n /* $1 /* $1 */ */ FROM t WHERE a$1 = $1", 1,
-                                        {nullptr}),
-            "SELECT '$1', \"$1\", NULL -- $1\n /* $1 /* $1 */ */ FROM t WHERE a$1 = NULL");
-  EXPECT_EQ(bind_parameters_as_literals("SELECT $q$ $1 $q$, $$ $1 $$, E'\\' $1', $1::int", 1, {true}),
-            "SELECT $q$ $1 $q$, $$ $1 $$, E'\\' $1', 'true'::int");
-  EXPECT_EQ(bind_parameters_as_literals("SELECT $1 = $1", 1, {"a\\b"}), "SELECT E'a\\\\b' = E'a\\\\b'");
-}
-
-TEST(ExplainParameters, CountsMustMatchThePlaceholders) {
-  EXPECT_THROW(bind_parameters_as_literals("SELECT $1, $2", 2, {1}), Error);
-  EXPECT_THROW(bind_parameters_as_literals("SELECT 1", 0, {1}), Error);
-  EXPECT_THROW(bind_parameters_as_literals("SELECT $1", 1, {Json::array()}), Error);
-  EXPECT_THROW(bind_parameters_as_literals("SELECT $1", 1, {std::string("a\0b", 3)}), Error);
-}
-
 // ---- live, against the test PostgreSQL ----
 
 class ExplainQueryLive : public ::testing::Test {
@@ -424,7 +403,7 @@ TEST_F(ExplainQueryLive, ParamsRunTheQueryWithThoseValues) {
                                  [](const Json& n) { return n["id"] == 0; });
   ASSERT_NE(root, summary["top_nodes"].end()) << summary.dump();
   EXPECT_EQ((*root)["actual_rows"].get<double>(), std::stod(expected_rows));
-  EXPECT_THAT(result.markdown, HasSubstr("params were written into the query"));
+  EXPECT_THAT(result.markdown, HasSubstr("sent as bound parameters"));
 }
 
 TEST_F(ExplainQueryLive, HypotheticalIndexLowersTheCostBeforeAndAfter) {
