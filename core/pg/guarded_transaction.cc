@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -78,6 +79,21 @@ std::string clean_message(const std::string& raw) {
     if (text.starts_with(prefix)) text.erase(0, std::string(prefix).size());
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
+}
+
+// PostgreSQL numbers error lines in the text it received; the header line is dbopt's.
+std::string line_numbers_without_header(const std::string& message) {
+  static const std::regex line(R"(LINE (\d+):)");
+  std::string out;
+  auto last = message.cbegin();
+  for (std::sregex_iterator it(message.begin(), message.end(), line), end; it != end; ++it) {
+    out.append(last, (*it)[0].first);
+    const int n = std::stoi((*it)[1].str());
+    out += "LINE " + std::to_string(n > 1 ? n - 1 : n) + ":";
+    last = (*it)[0].second;
+  }
+  out.append(last, message.cend());
+  return out;
 }
 
 bool contains(const std::string& haystack, const char* needle) { return haystack.find(needle) != std::string::npos; }
@@ -244,13 +260,19 @@ pqxx::result GuardedTransaction::exec_own(const std::string& sql) {
   return guarded(sql, [&] { return tx_->exec(sql); });
 }
 
-pqxx::result GuardedTransaction::exec_user(const std::string& sql,
+pqxx::result GuardedTransaction::exec_user(std::string_view header, std::string_view user_sql,
                                            const std::vector<std::optional<std::string>>& params) {
   refresh_timeout();
+  const std::string sql = header.empty() ? std::string(user_sql) : std::string(header) + "\n" + std::string(user_sql);
   std::vector<const char*> values;  // libpqxx sends a null pointer as SQL NULL
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  return guarded("the statement", [&] { return tx_->exec_params(sql, pqxx::prepare::make_dynamic_params(values)); });
+  try {
+    return guarded("the statement", [&] { return tx_->exec_params(sql, pqxx::prepare::make_dynamic_params(values)); });
+  } catch (const Error& e) {
+    if (header.empty() || e.code() != ErrorCode::invalid_argument) throw;
+    throw Error(e.code(), line_numbers_without_header(e.what()), e.fix());
+  }
 }
 
 pqxx::result GuardedTransaction::exec_params(const std::string& sql, const std::vector<std::string>& params) {

@@ -51,10 +51,10 @@ QueryResult SafeExecutor::run(const std::string& database, std::string_view sql,
   if (options.max_rows > 0 && options.max_rows < kCursorRowLimit && fits_a_cursor(verdict.statement_kind)) {
     // A cursor lets the server stop after max_rows + 1 rows (the +1 tells us there were more)
     // instead of shipping, say, all of a big table.
-    tx.exec_user("DECLARE dbopt_rows NO SCROLL CURSOR FOR\n" + std::string(sql), options.params);
+    tx.exec_user("DECLARE dbopt_rows NO SCROLL CURSOR FOR", sql, options.params);
     result = tx.exec_own("FETCH FORWARD " + std::to_string(options.max_rows + 1) + " FROM dbopt_rows");
   } else {
-    result = tx.exec_user(std::string(sql), options.params);
+    result = tx.exec_user("", sql, options.params);
   }
   out.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   out.notices = tx.take_notices();

@@ -41,17 +41,19 @@ void check_parameter_values(const sql::StatementVerdict& verdict, std::size_t gi
               "Give exactly one value per placeholder, in order: the first for $1, the second for $2, ...");
 }
 
-std::string explain_text(std::string_view sql, const ExplainOptions& options, bool with_generic_plan) {
+std::string explain_header(const ExplainOptions& options, bool with_generic_plan) {
   std::string text = "EXPLAIN (FORMAT JSON";
   if (options.analyze) text += ", ANALYZE";
   if (options.buffers) text += ", BUFFERS";
   if (options.settings) text += ", SETTINGS";
   if (options.verbose) text += ", VERBOSE";
   if (with_generic_plan) text += ", GENERIC_PLAN";
-  // A newline, not a space: the statement may open with a -- comment.
-  text += ")\n";
-  text += sql;
-  return text;
+  return text + ")";
+}
+
+// A newline, not a space: the statement may open with a -- comment.
+std::string explain_text(std::string_view sql, const ExplainOptions& options, bool with_generic_plan) {
+  return explain_header(options, with_generic_plan) + "\n" + std::string(sql);
 }
 
 namespace {
@@ -72,7 +74,7 @@ std::string explain_generic_via_prepare(GuardedTransaction& tx, std::string_view
   const std::string savepoint = "dbopt_generic_plan";
   tx.savepoint(savepoint);
   try {
-    tx.exec_user("PREPARE " + name + " AS\n" + std::string(sql));
+    tx.exec_user("PREPARE " + name + " AS", sql);
   } catch (...) {
     try {
       tx.rollback_to_savepoint(savepoint);
@@ -122,8 +124,8 @@ std::string run_explain(GuardedTransaction& tx, std::string_view sql, const Expl
     throw Error(ErrorCode::invalid_argument,
                 "A generic plan cannot be combined with ANALYZE or parameter values: it plans without values.",
                 "Drop generic_plan to explain the statement with its values.");
-  if (!options.generic_plan) return single_value(tx.exec_user(explain_text(sql, options), params));
-  if (tx.server_version() >= 160000) return single_value(tx.exec_user(explain_text(sql, options, true)));
+  if (!options.generic_plan) return single_value(tx.exec_user(explain_header(options), sql, params));
+  if (tx.server_version() >= 160000) return single_value(tx.exec_user(explain_header(options, true), sql));
   return explain_generic_via_prepare(tx, sql, options);
 }
 

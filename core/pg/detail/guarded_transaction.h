@@ -43,9 +43,13 @@ class GuardedTransaction {
   // Runs one statement of dbopt's own (trusted text, simple protocol).
   pqxx::result exec_own(const std::string& sql);
   // Runs one statement that contains user text over the extended protocol,
-  // where the server itself refuses a second statement. Parameters ($1..$n)
-  // are sent as untyped text values (nullopt = NULL), never spliced into the SQL.
-  pqxx::result exec_user(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+  // where the server itself refuses a second statement: `header` (one line of
+  // dbopt's own, such as "EXPLAIN (FORMAT JSON)", or empty), a newline, then
+  // the user's text. Error positions ("LINE n:") are given in the user's text.
+  // Parameters ($1..$n) are sent as untyped text values (nullopt = NULL),
+  // never spliced into the SQL.
+  pqxx::result exec_user(std::string_view header, std::string_view user_sql,
+                         const std::vector<std::optional<std::string>>& params = {});
   pqxx::result exec_params(const std::string& sql, const std::vector<std::string>& params);
 
   // Savepoint helpers: a failed statement inside a long session (HypoPG) must

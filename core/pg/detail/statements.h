@@ -25,7 +25,9 @@ inline AccessMode access_mode(const sql::StatementVerdict& verdict) {
   return verdict.is_analyze_of_write ? AccessMode::read_write : AccessMode::read_only;
 }
 
-// "EXPLAIN (FORMAT JSON, ...)\n<sql>"; with_generic_plan adds GENERIC_PLAN (PostgreSQL 16+).
+// "EXPLAIN (FORMAT JSON, ...)"; with_generic_plan adds GENERIC_PLAN (PostgreSQL 16+).
+std::string explain_header(const ExplainOptions& options, bool with_generic_plan = false);
+// explain_header(), a newline, the statement.
 std::string explain_text(std::string_view sql, const ExplainOptions& options, bool with_generic_plan = false);
 
 // Runs EXPLAIN of sql in tx and returns the JSON text. The caller has checked

@@ -354,6 +354,21 @@ TEST_F(SafeExecutorTest, BadSqlIsInvalidArgument) {
   EXPECT_NE(std::string(e.what()).find("no_such_table"), std::string::npos) << e.what();
 }
 
+TEST_F(SafeExecutorTest, ErrorLinesCountFromTheCallersText) {
+  // dbopt sends its own line (EXPLAIN, DECLARE CURSOR, PREPARE) before the text:
+  // PostgreSQL's "LINE n" must still point into the caller's text.
+  const std::string sql = "SELECT id\nFROM orders\nWHERE nope = 1";
+  const std::string run = error_of([&] { executor().run("", sql); }).what();
+  EXPECT_NE(run.find("LINE 3: WHERE nope = 1"), std::string::npos) << run;
+  const std::string explained = error_of([&] { executor().explain("", sql, {}); }).what();
+  EXPECT_NE(explained.find("LINE 3: WHERE nope = 1"), std::string::npos) << explained;
+  ExplainOptions generic;
+  generic.generic_plan = true;
+  const std::string prepared =
+      error_of([&] { executor().explain("", "SELECT id FROM orders WHERE nope = $1", generic); }).what();
+  EXPECT_NE(prepared.find("LINE 1: SELECT id FROM orders WHERE nope = $1"), std::string::npos) << prepared;
+}
+
 TEST_F(SafeExecutorTest, ExplainReturnsJson) {
   std::string json = executor().explain("default", "SELECT * FROM orders WHERE customer_id = 42", {});
   EXPECT_EQ(json.front(), '[');
