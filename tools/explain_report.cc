@@ -134,7 +134,7 @@ std::vector<std::size_t> ranked_nodes(const AnalysedPlan& p) {
   std::iota(ids.begin(), ids.end(), 0);
   const bool by_time = timed(p);
   auto weight = [&](std::size_t id) {
-    return by_time ? p.metrics.nodes[id].exclusive_time_ms.value_or(0) : p.exclusive_cost[id].value_or(0);
+    return by_time ? p.metrics.nodes[id].exclusive_time_ms.value_or(0) : p.metrics.nodes[id].exclusive_cost.value_or(0);
   };
   std::stable_sort(ids.begin(), ids.end(), [&](std::size_t a, std::size_t b) { return weight(a) > weight(b); });
   while (!ids.empty() && weight(ids.back()) <= 0) ids.pop_back();
@@ -144,8 +144,9 @@ std::vector<std::size_t> ranked_nodes(const AnalysedPlan& p) {
 
 std::optional<double> node_share(const AnalysedPlan& p, std::size_t id) {
   if (timed(p)) return p.metrics.nodes[id].exclusive_time_share;
-  if (!p.exclusive_cost[id] || p.summed_cost <= 0) return std::nullopt;
-  return std::clamp(*p.exclusive_cost[id] / p.summed_cost, 0.0, 1.0);
+  const auto& cost = p.metrics.nodes[id].exclusive_cost;
+  if (!cost || p.metrics.summed_exclusive_cost <= 0) return std::nullopt;
+  return std::clamp(*cost / p.metrics.summed_exclusive_cost, 0.0, 1.0);
 }
 
 Json node_json(const AnalysedPlan& p, std::size_t id) {
@@ -156,7 +157,7 @@ Json node_json(const AnalysedPlan& p, std::size_t id) {
   if (m.exclusive_time_ms) j["exclusive_time_ms"] = *m.exclusive_time_ms;
   if (m.inclusive_time_ms) j["inclusive_time_ms"] = *m.inclusive_time_ms;
   if (const auto share = node_share(p, id)) j["share"] = *share;
-  if (p.exclusive_cost[id]) j["exclusive_cost"] = *p.exclusive_cost[id];
+  if (const auto& cost = p.metrics.nodes[id].exclusive_cost) j["exclusive_cost"] = *cost;
   if (node.estimates) {
     j["total_cost"] = node.estimates->total_cost;
     j["planned_rows"] = node.estimates->rows;
@@ -316,7 +317,7 @@ std::string slowest_part_line(const ExplainReport& r) {
     return line + ".";
   }
   std::string line = "**Most expensive part (planner's estimate):** " + m.label + ": cost " +
-                     format_cost(*p.exclusive_cost[id]) + " of its own";
+                     format_cost(*p.metrics.nodes[id].exclusive_cost) + " of its own";
   if (share) line += ", " + format_share(*share) + " of the plan's cost";
   return line + ".";
 }
@@ -403,7 +404,7 @@ void render_evidence(const ExplainReport& r, std::string& md) {
       for (std::size_t id : ranked) {
         const plan::PlanNode& node = *p.metrics.plan_nodes[id];
         const auto share = node_share(p, id);
-        md += "| " + cell(p.metrics.nodes[id].label) + " | " + format_cost(p.exclusive_cost[id].value_or(0)) + " | " +
+        md += "| " + cell(p.metrics.nodes[id].label) + " | " + format_cost(p.metrics.nodes[id].exclusive_cost.value_or(0)) + " | " +
               (share ? format_share(*share) : "") + " | " + format_count(node.estimates ? node.estimates->rows : 0) +
               " |\n";
       }
@@ -480,17 +481,6 @@ AnalysedPlan analyse_plan(plan::Plan plan) {
   AnalysedPlan out;
   out.plan = std::make_unique<const plan::Plan>(std::move(plan));
   out.metrics = plan::derive_metrics(*out.plan);
-  out.exclusive_cost.resize(out.metrics.nodes.size());
-  for (std::size_t id = 0; id < out.metrics.nodes.size(); ++id) {
-    const plan::PlanNode& node = *out.metrics.plan_nodes[id];
-    if (!node.estimates) continue;
-    double own = node.estimates->total_cost;
-    for (std::size_t child : out.metrics.nodes[id].children) {
-      if (const auto& e = out.metrics.plan_nodes[child]->estimates) own -= e->total_cost;
-    }
-    out.exclusive_cost[id] = std::max(0.0, own);
-    out.summed_cost += *out.exclusive_cost[id];
-  }
   return out;
 }
 

@@ -26,13 +26,6 @@ namespace dbopt::tools::explain {
 struct AnalysedPlan {
   std::unique_ptr<const plan::Plan> plan;
   plan::PlanMetrics metrics;
-  // Planner cost of each node minus its children's (pev2's exclusive cost),
-  // by node id; absent under COSTS OFF. Ranks nodes when nothing was timed.
-  std::vector<std::optional<double>> exclusive_cost;
-  // What cost shares are shares of: the sum of the exclusive costs. Equal to
-  // the root's total cost, except under a Limit, whose cost is below its
-  // input's (it stops early) while its input is costed as run to the end.
-  double summed_cost = 0;
 };
 AnalysedPlan analyse_plan(plan::Plan plan);
 

@@ -299,6 +299,13 @@ PlanMetrics derive_metrics(const Plan& plan) {
       if (!child.subplan_name) add(children, child.buffers);
     }
     m.exclusive_buffers = minus(metrics.plan_nodes[id]->buffers, children);
+    if (const auto& estimates = metrics.plan_nodes[id]->estimates) {
+      double own = estimates->total_cost;
+      for (std::size_t child_id : m.children)
+        if (const auto& e = metrics.plan_nodes[child_id]->estimates) own -= e->total_cost;
+      m.exclusive_cost = std::max(0.0, own);
+      metrics.summed_exclusive_cost += *m.exclusive_cost;
+    }
   }
   if (plan.analyzed) {
     share_cte_time(metrics);

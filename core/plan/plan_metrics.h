@@ -73,6 +73,9 @@ struct NodeMetrics {
   std::optional<double> join_filter_removal_share;
 
   Buffers exclusive_buffers;
+  // Planner cost of the node minus its children's (pev2's exclusive cost);
+  // absent under COSTS OFF. Ranks nodes when nothing was timed.
+  std::optional<double> exclusive_cost;
 
   double heap_fetches = 0;                 // Index Only Scan
   std::optional<double> heap_fetch_share;  // heap fetches / rows returned
@@ -101,6 +104,10 @@ struct PlanMetrics {
   std::optional<double> jit_share;                    // JIT total / execution time
   std::optional<std::size_t> slowest_node;            // largest exclusive time
   std::optional<std::size_t> worst_misestimate_node;  // largest finite factor
+  // What cost shares are shares of: the sum of the exclusive costs. Equal to
+  // the root's total cost, except under a Limit, whose cost is below its
+  // input's (it stops early) while its input is costed as run to the end.
+  double summed_exclusive_cost = 0;
 };
 
 PlanMetrics derive_metrics(const Plan& plan);

@@ -48,6 +48,27 @@ TEST(Pev2Parity, TimeIsMultipliedByLoops) {
   EXPECT_DOUBLE_EQ(*metrics.nodes[2].exclusive_time_share, materialize / 12.035);
 }
 
+// pev2's exclusive cost: the node's total cost minus its children's; shares
+// are of the sum, which is the root's total cost when no Limit stops early.
+TEST(Pev2Parity, ExclusiveCostIsTheNodesOwnCost) {
+  const Plan plan = parse_explain(read_fixture("estimate_only_join.txt"));
+  const PlanMetrics metrics = derive_metrics(plan);
+  EXPECT_NEAR(*metrics.nodes[find(metrics, "Index Scan")].exclusive_cost, 3894.47, 1e-9);
+  EXPECT_NEAR(*metrics.nodes[find(metrics, "Hash Join")].exclusive_cost, 4731.18 - 3894.47 - 348.00, 1e-9);
+  EXPECT_NEAR(metrics.summed_exclusive_cost, 5425.55, 1e-9);
+
+  const Plan limited = parse_explain(R"(
+Limit  (cost=0.00..0.35 rows=10 width=8)
+  ->  Seq Scan on t  (cost=0.00..35.50 rows=1000 width=8)
+)");
+  const PlanMetrics stopped = derive_metrics(limited);
+  EXPECT_EQ(*stopped.nodes[0].exclusive_cost, 0) << "a Limit costs less than its input: never negative";
+  EXPECT_NEAR(stopped.summed_exclusive_cost, 35.50, 1e-9);
+
+  const Plan costs_off = parse_explain("Seq Scan on t\n");
+  EXPECT_FALSE(derive_metrics(costs_off).nodes[0].exclusive_cost.has_value());
+}
+
 // pev2 03-actual-duration-cte: the CTE's time is not the root's.
 TEST(Pev2Parity, CteTimeIsNotCountedInTheNodeAbove) {
   const Plan plan = parse_explain(R"(
