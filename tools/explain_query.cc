@@ -56,9 +56,12 @@ std::vector<std::optional<std::string>> parameter_values(int parameter_count, co
   for (std::size_t i = 0; i < values.size(); ++i) {
     const Json& v = values[i];
     std::optional<std::string> text;
-    if (v.is_string()) text = v.get<std::string>();
-    else if (v.is_boolean()) text = v.get<bool>() ? "true" : "false";
-    else if (v.is_number()) text = v.dump();
+    if (v.is_string())
+      text = v.get<std::string>();
+    else if (v.is_boolean())
+      text = v.get<bool>() ? "true" : "false";
+    else if (v.is_number())
+      text = v.dump();
     if (text && text->find('\0') != std::string::npos)
       throw Error(ErrorCode::invalid_argument, "params[" + std::to_string(i) + "] contains a NUL character",
                   "PostgreSQL text cannot hold NUL characters; remove it.");
@@ -335,8 +338,8 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
     std::optional<pg::HypotheticalIndexSession> session;
     database_call([&] { session.emplace(*ctx.databases, r.database, &ctx.cancel); });
     comparison.emplace();
-    comparison->before =
-        read_server_plan(database_call([&] { return session->explain_json(sql_to_run, report.generic_plan, bound_values); }));
+    comparison->before = read_server_plan(
+        database_call([&] { return session->explain_json(sql_to_run, report.generic_plan, bound_values); }));
     for (std::size_t i = 0; i < r.hypothetical_indexes.size(); ++i) {
       ctx.cancel.check();
       try {
@@ -347,8 +350,8 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
         rethrow_for_field(e, "hypothetical_indexes[" + std::to_string(i) + "]");
       }
     }
-    comparison->after =
-        read_server_plan(database_call([&] { return session->explain_json(sql_to_run, report.generic_plan, bound_values); }));
+    comparison->after = read_server_plan(
+        database_call([&] { return session->explain_json(sql_to_run, report.generic_plan, bound_values); }));
     for (auto& outcome : comparison->indexes) outcome.used = scans_index(comparison->after, outcome.index.name);
   }
   ctx.cancel.check();

@@ -404,7 +404,8 @@ void render_evidence(const ExplainReport& r, std::string& md) {
       for (std::size_t id : ranked) {
         const plan::PlanNode& node = *p.metrics.plan_nodes[id];
         const auto share = node_share(p, id);
-        md += "| " + cell(p.metrics.nodes[id].label) + " | " + format_cost(p.metrics.nodes[id].exclusive_cost.value_or(0)) + " | " +
+        md += "| " + cell(p.metrics.nodes[id].label) + " | " +
+              format_cost(p.metrics.nodes[id].exclusive_cost.value_or(0)) + " | " +
               (share ? format_share(*share) : "") + " | " + format_count(node.estimates ? node.estimates->rows : 0) +
               " |\n";
       }

@@ -144,7 +144,7 @@ void HypotheticalIndexSession::reset() {
 }
 
 std::string HypotheticalIndexSession::explain_json(std::string_view sql, bool generic_plan,
-                                                  const std::vector<std::optional<std::string>>& params) {
+                                                   const std::vector<std::optional<std::string>>& params) {
   ExplainOptions options;
   options.generic_plan = generic_plan;
   const sql::StatementVerdict verdict =

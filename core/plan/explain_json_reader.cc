@@ -21,143 +21,18 @@ namespace dbopt::plan {
 
 namespace {
 
-enum class NodeField {
-  node_type,
-  parent_relationship,
-  subplan_name,
-  parallel_aware,
-  async_capable,
-  relation_name,
-  schema,
-  alias,
-  index_name,
-  cte_name,
-  function_name,
-  join_type,
-  strategy,
-  partial_mode,
-  operation,
-  set_operation,
-  custom_plan_provider,
-  scan_direction,
-  startup_cost,
-  total_cost,
-  plan_rows,
-  plan_width,
-  actual_startup_time,
-  actual_total_time,
-  actual_rows,
-  actual_loops,
-  filter,
-  index_cond,
-  recheck_cond,
-  hash_cond,
-  merge_cond,
-  join_filter,
-  one_time_filter,
-  rows_removed_by_filter,
-  rows_removed_by_join_filter,
-  rows_removed_by_index_recheck,
-  heap_fetches,
-  exact_heap_blocks,
-  lossy_heap_blocks,
-  sort_key,
-  sort_method,
-  sort_space_used,
-  sort_space_type,
-  group_key,
-  output,
-  hash_buckets,
-  original_hash_buckets,
-  hash_batches,
-  original_hash_batches,
-  peak_memory_usage,
-  hashagg_batches,
-  disk_usage,
-  cache_key,
-  cache_mode,
-  cache_hits,
-  cache_misses,
-  cache_evictions,
-  cache_overflows,
-  workers_planned,
-  workers_launched,
-  plans,
-  wal_records,
-  wal_fpi,
-  wal_bytes,
-};
+class PlanBuilder;
+struct NodeExtras;
+struct Scalar;
 
-const std::unordered_map<std::string_view, NodeField>& node_fields() {
-  static const std::unordered_map<std::string_view, NodeField> fields{
-      {"Node Type", NodeField::node_type},
-      {"Parent Relationship", NodeField::parent_relationship},
-      {"Subplan Name", NodeField::subplan_name},
-      {"Parallel Aware", NodeField::parallel_aware},
-      {"Async Capable", NodeField::async_capable},
-      {"Relation Name", NodeField::relation_name},
-      {"Schema", NodeField::schema},
-      {"Alias", NodeField::alias},
-      {"Index Name", NodeField::index_name},
-      {"CTE Name", NodeField::cte_name},
-      {"Function Name", NodeField::function_name},
-      {"Table Function Name", NodeField::function_name},
-      {"Join Type", NodeField::join_type},
-      {"Strategy", NodeField::strategy},
-      {"Partial Mode", NodeField::partial_mode},
-      {"Operation", NodeField::operation},
-      {"Command", NodeField::set_operation},
-      {"Custom Plan Provider", NodeField::custom_plan_provider},
-      {"Scan Direction", NodeField::scan_direction},
-      {"Startup Cost", NodeField::startup_cost},
-      {"Total Cost", NodeField::total_cost},
-      {"Plan Rows", NodeField::plan_rows},
-      {"Plan Width", NodeField::plan_width},
-      {"Actual Startup Time", NodeField::actual_startup_time},
-      {"Actual Total Time", NodeField::actual_total_time},
-      {"Actual Rows", NodeField::actual_rows},
-      {"Actual Loops", NodeField::actual_loops},
-      {"Filter", NodeField::filter},
-      {"Index Cond", NodeField::index_cond},
-      {"Recheck Cond", NodeField::recheck_cond},
-      {"Hash Cond", NodeField::hash_cond},
-      {"Merge Cond", NodeField::merge_cond},
-      {"Join Filter", NodeField::join_filter},
-      {"One-Time Filter", NodeField::one_time_filter},
-      {"Rows Removed by Filter", NodeField::rows_removed_by_filter},
-      {"Rows Removed by Join Filter", NodeField::rows_removed_by_join_filter},
-      {"Rows Removed by Index Recheck", NodeField::rows_removed_by_index_recheck},
-      {"Heap Fetches", NodeField::heap_fetches},
-      {"Exact Heap Blocks", NodeField::exact_heap_blocks},
-      {"Lossy Heap Blocks", NodeField::lossy_heap_blocks},
-      {"Sort Key", NodeField::sort_key},
-      {"Sort Method", NodeField::sort_method},
-      {"Sort Space Used", NodeField::sort_space_used},
-      {"Sort Space Type", NodeField::sort_space_type},
-      {"Group Key", NodeField::group_key},
-      {"Output", NodeField::output},
-      {"Hash Buckets", NodeField::hash_buckets},
-      {"Original Hash Buckets", NodeField::original_hash_buckets},
-      {"Hash Batches", NodeField::hash_batches},
-      {"Original Hash Batches", NodeField::original_hash_batches},
-      {"Peak Memory Usage", NodeField::peak_memory_usage},
-      {"HashAgg Batches", NodeField::hashagg_batches},
-      {"Disk Usage", NodeField::disk_usage},
-      {"Cache Key", NodeField::cache_key},
-      {"Cache Mode", NodeField::cache_mode},
-      {"Cache Hits", NodeField::cache_hits},
-      {"Cache Misses", NodeField::cache_misses},
-      {"Cache Evictions", NodeField::cache_evictions},
-      {"Cache Overflows", NodeField::cache_overflows},
-      {"Workers Planned", NodeField::workers_planned},
-      {"Workers Launched", NodeField::workers_launched},
-      {"Plans", NodeField::plans},
-      {"WAL Records", NodeField::wal_records},
-      {"WAL FPI", NodeField::wal_fpi},
-      {"WAL Bytes", NodeField::wal_bytes},
-  };
-  return fields;
-}
+// What a plan node's key holds: a scalar that `set` stores, the child plans,
+// or an array of strings stored in `strings`. One table entry per key.
+struct NodeField {
+  enum class Holds { scalar, plans, strings } holds = Holds::scalar;
+  void (*set)(const PlanBuilder&, PlanNode&, NodeExtras&, const Scalar&) = nullptr;
+  std::vector<std::string> PlanNode::*strings = nullptr;
+};
+const std::unordered_map<std::string_view, NodeField>& node_fields();
 
 // The BUFFERS keys, shared by plan nodes and the "Planning" object. Returns
 // false for any other key.
@@ -351,17 +226,14 @@ class PlanBuilder {
         const auto field = node_fields().find(key_);
         if (field == node_fields().end()) {
           push(Frame::Kind::skip);
-        } else if (field->second == NodeField::plans) {
+        } else if (field->second.holds == NodeField::Holds::plans) {
           Frame plans{Frame::Kind::plans};
           plans.node = frame.node;
           plans.depth = frame.depth;
           frames_.push_back(plans);
-        } else if (field->second == NodeField::sort_key || field->second == NodeField::group_key ||
-                   field->second == NodeField::output) {
+        } else if (field->second.holds == NodeField::Holds::strings) {
           Frame strings{Frame::Kind::strings};
-          strings.strings = field->second == NodeField::sort_key    ? &frame.node->sort_key
-                            : field->second == NodeField::group_key ? &frame.node->group_key
-                                                                    : &frame.node->output;
+          strings.strings = &(frame.node->*field->second.strings);
           strings.strings->clear();
           frames_.push_back(strings);
         } else {
@@ -439,6 +311,9 @@ class PlanBuilder {
     return scalar(s);
   }
 
+ public:
+  // Typed readers of a scalar (used by the node field table); a wrong type is
+  // a parse error naming the key and the node.
   [[noreturn]] void wrong_type(const char* expected) const {
     const Frame& frame = frames_.back();
     std::string where =
@@ -460,6 +335,7 @@ class PlanBuilder {
     return s.boolean;
   }
 
+ private:
   bool scalar(const Scalar& value) {
     Frame& frame = top();
     switch (frame.kind) {
@@ -547,7 +423,6 @@ class PlanBuilder {
 
   void node_scalar(Frame& frame, const Scalar& value) {
     PlanNode& node = *frame.node;
-    NodeExtras& extras = frame.extras;
     const auto found = node_fields().find(key_);
     if (found == node_fields().end()) {
       if (value.kind == Scalar::Kind::number && apply_buffers_key(node.buffers, key_, value.number) &&
@@ -556,201 +431,8 @@ class PlanBuilder {
       }
       return;
     }
-    auto estimates = [&]() -> Estimates& {
-      if (!node.estimates) node.estimates.emplace();
-      return *node.estimates;
-    };
-    auto actuals = [&]() -> Actuals& {
-      if (!node.actuals) node.actuals.emplace();
-      return *node.actuals;
-    };
-    switch (found->second) {
-      case NodeField::node_type:
-        node.node_type = as_string(value);
-        break;
-      case NodeField::parent_relationship:
-        node.parent_relationship = as_string(value);
-        break;
-      case NodeField::subplan_name:
-        node.subplan_name = as_string(value);
-        break;
-      case NodeField::parallel_aware:
-        node.parallel_aware = as_bool(value);
-        break;
-      case NodeField::async_capable:
-        node.async_capable = as_bool(value);
-        break;
-      case NodeField::relation_name:
-        node.relation_name = as_string(value);
-        break;
-      case NodeField::schema:
-        node.schema = as_string(value);
-        break;
-      case NodeField::alias:
-        node.alias = as_string(value);
-        break;
-      case NodeField::index_name:
-        node.index_name = as_string(value);
-        break;
-      case NodeField::cte_name:
-        node.cte_name = as_string(value);
-        break;
-      case NodeField::function_name:
-        node.function_name = as_string(value);
-        break;
-      case NodeField::join_type:
-        node.join_type = as_string(value);
-        break;
-      case NodeField::strategy:
-        node.strategy = as_string(value);
-        break;
-      case NodeField::partial_mode:
-        node.partial_mode = as_string(value);
-        break;
-      case NodeField::operation:
-        node.operation = as_string(value);
-        break;
-      case NodeField::set_operation:
-        node.set_operation = as_string(value);
-        break;
-      case NodeField::custom_plan_provider:
-        node.custom_plan_provider = as_string(value);
-        break;
-      case NodeField::scan_direction:
-        node.backward_scan = as_string(value) == "Backward";
-        break;
-      case NodeField::startup_cost:
-        estimates().startup_cost = as_number(value);
-        break;
-      case NodeField::total_cost:
-        estimates().total_cost = as_number(value);
-        break;
-      case NodeField::plan_rows:
-        estimates().rows = as_number(value);
-        break;
-      case NodeField::plan_width:
-        estimates().width = as_integer(value);
-        break;
-      case NodeField::actual_startup_time:
-        actuals().startup_time_ms = as_number(value);
-        break;
-      case NodeField::actual_total_time:
-        actuals().total_time_ms = as_number(value);
-        break;
-      case NodeField::actual_rows:
-        actuals().rows = as_number(value);
-        break;
-      case NodeField::actual_loops:
-        actuals().loops = as_number(value);
-        break;
-      case NodeField::filter:
-        node.filter = as_string(value);
-        break;
-      case NodeField::index_cond:
-        node.index_cond = as_string(value);
-        break;
-      case NodeField::recheck_cond:
-        node.recheck_cond = as_string(value);
-        break;
-      case NodeField::hash_cond:
-        node.hash_cond = as_string(value);
-        break;
-      case NodeField::merge_cond:
-        node.merge_cond = as_string(value);
-        break;
-      case NodeField::join_filter:
-        node.join_filter = as_string(value);
-        break;
-      case NodeField::one_time_filter:
-        node.one_time_filter = as_string(value);
-        break;
-      case NodeField::rows_removed_by_filter:
-        node.rows_removed_by_filter = as_number(value);
-        break;
-      case NodeField::rows_removed_by_join_filter:
-        node.rows_removed_by_join_filter = as_number(value);
-        break;
-      case NodeField::rows_removed_by_index_recheck:
-        node.rows_removed_by_index_recheck = as_number(value);
-        break;
-      case NodeField::heap_fetches:
-        node.heap_fetches = as_number(value);
-        break;
-      case NodeField::exact_heap_blocks:
-        node.exact_heap_blocks = as_integer(value);
-        break;
-      case NodeField::lossy_heap_blocks:
-        node.lossy_heap_blocks = as_integer(value);
-        break;
-      case NodeField::sort_method:
-        node.sort_method = as_string(value);
-        break;
-      case NodeField::sort_space_used:
-        node.sort_space_used_kb = as_integer(value);
-        break;
-      case NodeField::sort_space_type:
-        node.sort_space_type = as_string(value);
-        break;
-      case NodeField::hash_buckets:
-        extras.hash_buckets = as_integer(value);
-        break;
-      case NodeField::original_hash_buckets:
-        extras.original_hash_buckets = as_integer(value);
-        break;
-      case NodeField::hash_batches:
-        extras.hash_batches = as_integer(value);
-        break;
-      case NodeField::original_hash_batches:
-        extras.original_hash_batches = as_integer(value);
-        break;
-      case NodeField::peak_memory_usage:
-        extras.peak_memory = as_integer(value);
-        break;
-      case NodeField::hashagg_batches:
-        extras.hashagg_batches = as_integer(value);
-        break;
-      case NodeField::disk_usage:
-        extras.disk_usage = as_integer(value);
-        break;
-      case NodeField::cache_key:
-        node.cache_key = as_string(value);
-        break;
-      case NodeField::cache_mode:
-        node.cache_mode = as_string(value);
-        break;
-      case NodeField::cache_hits:
-        extras.cache_hits = as_integer(value);
-        break;
-      case NodeField::cache_misses:
-        extras.cache_misses = as_integer(value);
-        break;
-      case NodeField::cache_evictions:
-        extras.cache_evictions = as_integer(value);
-        break;
-      case NodeField::cache_overflows:
-        extras.cache_overflows = as_integer(value);
-        break;
-      case NodeField::workers_planned:
-        node.workers_planned = as_integer(value);
-        break;
-      case NodeField::workers_launched:
-        node.workers_launched = as_integer(value);
-        break;
-      case NodeField::wal_records:
-        node.wal.records = as_integer(value);
-        break;
-      case NodeField::wal_fpi:
-        node.wal.full_page_images = as_integer(value);
-        break;
-      case NodeField::wal_bytes:
-        node.wal.bytes = as_integer(value);
-        break;
-      case NodeField::sort_key:
-      case NodeField::group_key:
-      case NodeField::output:
-      case NodeField::plans:
-        wrong_type("an array");
-    }
+    if (found->second.holds != NodeField::Holds::scalar) wrong_type("an array");
+    found->second.set(*this, node, frame.extras, value);
   }
 
   void finish_node(Frame& frame) {
@@ -786,6 +468,103 @@ class PlanBuilder {
   bool seen_plan_ = false;
   int node_count_ = 0;
 };
+
+// Setters for the table: Convert is one of PlanBuilder's as_* readers, which
+// name the key and node in their error when the value has the wrong type.
+template <auto Member, auto Convert>
+void node_value(const PlanBuilder& b, PlanNode& n, NodeExtras&, const Scalar& v) {
+  n.*Member = (b.*Convert)(v);
+}
+template <auto Member, auto Convert>
+void estimate(const PlanBuilder& b, PlanNode& n, NodeExtras&, const Scalar& v) {
+  if (!n.estimates) n.estimates.emplace();
+  (*n.estimates).*Member = (b.*Convert)(v);
+}
+template <auto Member, auto Convert>
+void actual(const PlanBuilder& b, PlanNode& n, NodeExtras&, const Scalar& v) {
+  if (!n.actuals) n.actuals.emplace();
+  (*n.actuals).*Member = (b.*Convert)(v);
+}
+template <auto Member>
+void extra(const PlanBuilder& b, PlanNode&, NodeExtras& e, const Scalar& v) {
+  e.*Member = b.as_integer(v);
+}
+
+const std::unordered_map<std::string_view, NodeField>& node_fields() {
+  using B = PlanBuilder;
+  using N = PlanNode;
+  using H = NodeField::Holds;
+  static const std::unordered_map<std::string_view, NodeField> fields{
+      {"Node Type", {.set = node_value<&N::node_type, &B::as_string>}},
+      {"Parent Relationship", {.set = node_value<&N::parent_relationship, &B::as_string>}},
+      {"Subplan Name", {.set = node_value<&N::subplan_name, &B::as_string>}},
+      {"Parallel Aware", {.set = node_value<&N::parallel_aware, &B::as_bool>}},
+      {"Async Capable", {.set = node_value<&N::async_capable, &B::as_bool>}},
+      {"Relation Name", {.set = node_value<&N::relation_name, &B::as_string>}},
+      {"Schema", {.set = node_value<&N::schema, &B::as_string>}},
+      {"Alias", {.set = node_value<&N::alias, &B::as_string>}},
+      {"Index Name", {.set = node_value<&N::index_name, &B::as_string>}},
+      {"CTE Name", {.set = node_value<&N::cte_name, &B::as_string>}},
+      {"Function Name", {.set = node_value<&N::function_name, &B::as_string>}},
+      {"Table Function Name", {.set = node_value<&N::function_name, &B::as_string>}},
+      {"Join Type", {.set = node_value<&N::join_type, &B::as_string>}},
+      {"Strategy", {.set = node_value<&N::strategy, &B::as_string>}},
+      {"Partial Mode", {.set = node_value<&N::partial_mode, &B::as_string>}},
+      {"Operation", {.set = node_value<&N::operation, &B::as_string>}},
+      {"Command", {.set = node_value<&N::set_operation, &B::as_string>}},
+      {"Custom Plan Provider", {.set = node_value<&N::custom_plan_provider, &B::as_string>}},
+      {"Scan Direction",
+       {.set = [](const B& b, N& n, NodeExtras&, const Scalar& v) { n.backward_scan = b.as_string(v) == "Backward"; }}},
+      {"Startup Cost", {.set = estimate<&Estimates::startup_cost, &B::as_number>}},
+      {"Total Cost", {.set = estimate<&Estimates::total_cost, &B::as_number>}},
+      {"Plan Rows", {.set = estimate<&Estimates::rows, &B::as_number>}},
+      {"Plan Width", {.set = estimate<&Estimates::width, &B::as_integer>}},
+      {"Actual Startup Time", {.set = actual<&Actuals::startup_time_ms, &B::as_number>}},
+      {"Actual Total Time", {.set = actual<&Actuals::total_time_ms, &B::as_number>}},
+      {"Actual Rows", {.set = actual<&Actuals::rows, &B::as_number>}},
+      {"Actual Loops", {.set = actual<&Actuals::loops, &B::as_number>}},
+      {"Filter", {.set = node_value<&N::filter, &B::as_string>}},
+      {"Index Cond", {.set = node_value<&N::index_cond, &B::as_string>}},
+      {"Recheck Cond", {.set = node_value<&N::recheck_cond, &B::as_string>}},
+      {"Hash Cond", {.set = node_value<&N::hash_cond, &B::as_string>}},
+      {"Merge Cond", {.set = node_value<&N::merge_cond, &B::as_string>}},
+      {"Join Filter", {.set = node_value<&N::join_filter, &B::as_string>}},
+      {"One-Time Filter", {.set = node_value<&N::one_time_filter, &B::as_string>}},
+      {"Rows Removed by Filter", {.set = node_value<&N::rows_removed_by_filter, &B::as_number>}},
+      {"Rows Removed by Join Filter", {.set = node_value<&N::rows_removed_by_join_filter, &B::as_number>}},
+      {"Rows Removed by Index Recheck", {.set = node_value<&N::rows_removed_by_index_recheck, &B::as_number>}},
+      {"Heap Fetches", {.set = node_value<&N::heap_fetches, &B::as_number>}},
+      {"Exact Heap Blocks", {.set = node_value<&N::exact_heap_blocks, &B::as_integer>}},
+      {"Lossy Heap Blocks", {.set = node_value<&N::lossy_heap_blocks, &B::as_integer>}},
+      {"Sort Method", {.set = node_value<&N::sort_method, &B::as_string>}},
+      {"Sort Space Used", {.set = node_value<&N::sort_space_used_kb, &B::as_integer>}},
+      {"Sort Space Type", {.set = node_value<&N::sort_space_type, &B::as_string>}},
+      {"Hash Buckets", {.set = extra<&NodeExtras::hash_buckets>}},
+      {"Original Hash Buckets", {.set = extra<&NodeExtras::original_hash_buckets>}},
+      {"Hash Batches", {.set = extra<&NodeExtras::hash_batches>}},
+      {"Original Hash Batches", {.set = extra<&NodeExtras::original_hash_batches>}},
+      {"Peak Memory Usage", {.set = extra<&NodeExtras::peak_memory>}},
+      {"HashAgg Batches", {.set = extra<&NodeExtras::hashagg_batches>}},
+      {"Disk Usage", {.set = extra<&NodeExtras::disk_usage>}},
+      {"Cache Key", {.set = node_value<&N::cache_key, &B::as_string>}},
+      {"Cache Mode", {.set = node_value<&N::cache_mode, &B::as_string>}},
+      {"Cache Hits", {.set = extra<&NodeExtras::cache_hits>}},
+      {"Cache Misses", {.set = extra<&NodeExtras::cache_misses>}},
+      {"Cache Evictions", {.set = extra<&NodeExtras::cache_evictions>}},
+      {"Cache Overflows", {.set = extra<&NodeExtras::cache_overflows>}},
+      {"Workers Planned", {.set = node_value<&N::workers_planned, &B::as_integer>}},
+      {"Workers Launched", {.set = node_value<&N::workers_launched, &B::as_integer>}},
+      {"WAL Records", {.set = [](const B& b, N& n, NodeExtras&, const Scalar& v) { n.wal.records = b.as_integer(v); }}},
+      {"WAL FPI",
+       {.set = [](const B& b, N& n, NodeExtras&, const Scalar& v) { n.wal.full_page_images = b.as_integer(v); }}},
+      {"WAL Bytes", {.set = [](const B& b, N& n, NodeExtras&, const Scalar& v) { n.wal.bytes = b.as_integer(v); }}},
+      {"Plans", {.holds = H::plans}},
+      {"Sort Key", {.holds = H::strings, .strings = &N::sort_key}},
+      {"Group Key", {.holds = H::strings, .strings = &N::group_key}},
+      {"Output", {.holds = H::strings, .strings = &N::output}},
+  };
+  return fields;
+}
 
 Plan parse_json_text(std::string_view json) {
   PlanBuilder builder(json);

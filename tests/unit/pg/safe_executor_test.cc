@@ -323,8 +323,8 @@ TEST_F(SafeExecutorTest, WrongPasswordErrorHasNoPassword) {
 TEST_F(SafeExecutorTest, BoundParametersAreValuesNeverSql) {
   RunOptions bound;
   bound.params = {std::string("x'y; DROP TABLE orders; --"), std::nullopt, std::string("2")};
-  auto result = executor().run("", "SELECT $1::text AS quoted, $2::text AS nothing, id FROM orders WHERE id = $3",
-                               bound);
+  auto result =
+      executor().run("", "SELECT $1::text AS quoted, $2::text AS nothing, id FROM orders WHERE id = $3", bound);
   ASSERT_EQ(result.rows.size(), 1u);
   EXPECT_EQ(result.rows[0][0], "x'y; DROP TABLE orders; --");
   EXPECT_FALSE(result.rows[0][1].has_value());
@@ -335,8 +335,7 @@ TEST_F(SafeExecutorTest, BoundParametersAreValuesNeverSql) {
   value.params = {std::string("42")};
   ExplainOptions analyze;
   analyze.analyze = true;
-  const std::string json =
-      executor().explain("", "SELECT * FROM orders WHERE customer_id = $1", analyze, value);
+  const std::string json = executor().explain("", "SELECT * FROM orders WHERE customer_id = $1", analyze, value);
   EXPECT_NE(json.find("'42'::bigint"), std::string::npos) << json;
   EXPECT_NE(json.find("\"Actual Rows\""), std::string::npos);
 
