@@ -97,17 +97,24 @@ void App::add_resources() {
        .description =
            "What a dbopt tool needs and returns: its description, annotations and input schema, as markdown.",
        .mime_type = "text/markdown",
-       .read = [this](const std::string& name) {
-         const tools::Tool* tool = tools_.find(name);
-         if (!tool)
-           throw Error(ErrorCode::not_found, "Resource not found: dbopt://tools/" + name,
-                       "Use the name of a tool from tools/list.");
-         std::string text = "# " + tool->name + ": " + tool->title + "\n\n" + tool->description + "\n\n" +
-                            "Read-only: " + (tool->annotations.read_only ? "yes" : "no") +
-                            ". Built: " + (tool->implemented ? "yes" : "not yet") +
-                            ".\n\n## Input schema\n\n```json\n" + tool->input_schema.dump(2) + "\n```\n";
-         return ResourceContent{"dbopt://tools/" + name, "text/markdown", text};
-       }});
+       .read =
+           [this](const std::string& name) {
+             const tools::Tool* tool = tools_.find(name);
+             if (!tool)
+               throw Error(ErrorCode::not_found, "Resource not found: dbopt://tools/" + name,
+                           "Use the name of a tool from tools/list.");
+             std::string text = "# " + tool->name + ": " + tool->title + "\n\n" + tool->description + "\n\n" +
+                                "Read-only: " + (tool->annotations.read_only ? "yes" : "no") +
+                                ". Built: " + (tool->implemented ? "yes" : "not yet") +
+                                ".\n\n## Input schema\n\n```json\n" + tool->input_schema.dump(2) + "\n```\n";
+             return ResourceContent{"dbopt://tools/" + name, "text/markdown", text};
+           },
+       .values =
+           [this] {
+             std::vector<std::string> names;
+             for (const auto& t : tools_.tools()) names.push_back(t.name);
+             return names;
+           }});
 }
 
 void App::add_knowledge_resources() {
@@ -135,26 +142,33 @@ void App::add_knowledge_resources() {
        .title = "One rule of the knowledge base",
        .description = "A rule's title, severity, thresholds, why it matters, the fix (SQL / Django) and references.",
        .mime_type = "text/markdown",
-       .read = [this](const std::string& id) {
-         const knowledge::Rule* rule = rules_.find(id);
-         if (!rule)
-           throw Error(ErrorCode::not_found, "Resource not found: dbopt://knowledge/rules/" + id,
-                       "Read dbopt://knowledge/rules for the rule ids.");
-         std::string text = "# " + rule->id + ": " + rule->title +
-                            "\n\nCategory: " + knowledge::to_string(rule->category) +
-                            ". Severity: " + knowledge::to_string(rule->severity) + ".\n";
-         if (!rule->thresholds.empty()) {
-           text += "\n## Fires when\n\n";
-           for (const auto& [name, value] : rule->thresholds)
-             text += "- `" + name + "` = " + tools::Json(value).dump() + "\n";
-         }
-         text += "\n## Why it matters\n\n" + rule->why + "\n\n## Fix\n\n" + rule->fix + "\n";
-         if (!rule->references.empty()) {
-           text += "\n## References\n\n";
-           for (const auto& ref : rule->references) text += "- [" + ref.title + "](" + ref.url + ")\n";
-         }
-         return ResourceContent{"dbopt://knowledge/rules/" + id, "text/markdown", text};
-       }});
+       .read =
+           [this](const std::string& id) {
+             const knowledge::Rule* rule = rules_.find(id);
+             if (!rule)
+               throw Error(ErrorCode::not_found, "Resource not found: dbopt://knowledge/rules/" + id,
+                           "Read dbopt://knowledge/rules for the rule ids.");
+             std::string text = "# " + rule->id + ": " + rule->title +
+                                "\n\nCategory: " + knowledge::to_string(rule->category) +
+                                ". Severity: " + knowledge::to_string(rule->severity) + ".\n";
+             if (!rule->thresholds.empty()) {
+               text += "\n## Fires when\n\n";
+               for (const auto& [name, value] : rule->thresholds)
+                 text += "- `" + name + "` = " + tools::Json(value).dump() + "\n";
+             }
+             text += "\n## Why it matters\n\n" + rule->why + "\n\n## Fix\n\n" + rule->fix + "\n";
+             if (!rule->references.empty()) {
+               text += "\n## References\n\n";
+               for (const auto& ref : rule->references) text += "- [" + ref.title + "](" + ref.url + ")\n";
+             }
+             return ResourceContent{"dbopt://knowledge/rules/" + id, "text/markdown", text};
+           },
+       .values =
+           [this] {
+             std::vector<std::string> ids;
+             for (const auto& r : rules_.rules()) ids.push_back(r.id);
+             return ids;
+           }});
 }
 
 }  // namespace dbopt::server

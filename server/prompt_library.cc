@@ -57,6 +57,19 @@ Prompt PromptLibrary::parse(const std::string& text, const std::string& origin) 
       arg.description = rest;
       if (arg.name.empty()) fail("an argument needs a name");
       prompt.arguments.push_back(arg);
+    } else if (key == "complete") {
+      std::istringstream words(value);
+      std::string name, word;
+      words >> name;
+      auto arg = std::find_if(prompt.arguments.begin(), prompt.arguments.end(),
+                              [&](const PromptArgument& a) { return a.name == name; });
+      if (arg == prompt.arguments.end()) fail("'complete' names '" + name + "', which is not an argument above it");
+      while (words >> word) {
+        if (word == "@databases")
+          arg->completes_databases = true;
+        else
+          arg->completions.push_back(word);
+      }
     } else
       fail("unknown header key '" + key + "'");
   }

@@ -5,6 +5,8 @@
 //   title: Optimize a slow query
 //   description: One paragraph an assistant reads to choose the prompt.
 //   argument: sql (required) The query's SQL text.
+//   complete: framework django sqlalchemy rails   (values for completion/complete;
+//   complete: database @databases                  @databases = the configured names)
 // The body may use {{argument}} placeholders; render() fills them. Loading
 // fails loudly (std::runtime_error naming the file and line) on a malformed
 // header. Read-only after load: thread-safe.
@@ -21,6 +23,8 @@ struct PromptArgument {
   std::string name;
   std::string description;
   bool required = false;
+  std::vector<std::string> completions;  // known values, offered by completion/complete
+  bool completes_databases = false;      // the configured database names are its values
 };
 
 struct Prompt {

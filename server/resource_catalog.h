@@ -27,6 +27,8 @@ struct Resource {
 struct ResourceTemplate {
   std::string uri_template, name, title, description, mime_type;
   std::function<ResourceContent(const std::string& parameter)> read;
+  // The values the parameter can take now, for completion/complete; empty when unknown.
+  std::function<std::vector<std::string>()> values;
 };
 
 class ResourceCatalog {

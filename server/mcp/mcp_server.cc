@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -252,6 +253,7 @@ Json McpServer::dispatch(Call& call) {
   if (m == "resources/list") return list_resources(call);
   if (m == "resources/templates/list") return list_resource_templates(call);
   if (m == "resources/read") return read_resource(call);
+  if (m == "completion/complete") return complete(call);
   if (m == "logging/setLevel") {
     if (call.stateless)
       throw RpcError{rpc_error::method_not_found,
@@ -266,7 +268,8 @@ Json McpServer::capabilities() const {
   return Json{{"tools", {{"listChanged", false}}},
               {"prompts", {{"listChanged", false}}},
               {"resources", {{"subscribe", false}, {"listChanged", false}}},
-              {"logging", Json::object()}};
+              {"logging", Json::object()},
+              {"completions", Json::object()}};
 }
 
 void McpServer::finish_result(Call& call, Json& result, bool cacheable, const char* cache_scope) const {
@@ -412,6 +415,77 @@ Json McpServer::get_prompt(Call& call) {
   Json result = {{"description", prompt->description},
                  {"messages", Json::array({{{"role", "user"}, {"content", {{"type", "text"}, {"text", text}}}}})}};
   finish_result(call, result, false, "public");
+  return result;
+}
+
+namespace {
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// completion/complete's answer: values starting with what was typed first,
+// then values containing it, each group in its given order; at most 100.
+Json completion_result(const std::vector<std::string>& candidates, const std::string& typed) {
+  const std::string needle = lower(typed);
+  std::vector<std::string> starts, contains;
+  for (const auto& c : candidates) {
+    const std::string l = lower(c);
+    if (l.starts_with(needle))
+      starts.push_back(c);
+    else if (l.find(needle) != std::string::npos)
+      contains.push_back(c);
+  }
+  starts.insert(starts.end(), contains.begin(), contains.end());
+  constexpr std::size_t kMaxValues = 100;  // the spec's limit per response
+  const std::size_t total = starts.size();
+  if (starts.size() > kMaxValues) starts.resize(kMaxValues);
+  return {{"completion", {{"values", starts}, {"total", total}, {"hasMore", total > kMaxValues}}}};
+}
+
+}  // namespace
+
+Json McpServer::complete(Call& call) {
+  const Json& ref = object_or_empty(call.params, "ref");
+  const Json& argument = object_or_empty(call.params, "argument");
+  if (!argument.contains("name") || !argument["name"].is_string())
+    throw RpcError{rpc_error::invalid_params, "completion/complete needs params.argument.name (a string)."};
+  const std::string name = argument["name"];
+  const std::string typed = argument.contains("value") && argument["value"].is_string() ? argument["value"] : "";
+  const std::string type = ref.value("type", "");
+  std::vector<std::string> candidates;
+  if (type == "ref/prompt") {
+    const server::Prompt* prompt = prompts_.find(ref.value("name", ""));
+    if (!prompt) throw RpcError{rpc_error::invalid_params, "Unknown prompt: " + ref.value("name", "") + "."};
+    const auto arg = std::find_if(prompt->arguments.begin(), prompt->arguments.end(),
+                                  [&](const server::PromptArgument& a) { return a.name == name; });
+    if (arg == prompt->arguments.end()) {
+      std::string known;
+      for (const auto& a : prompt->arguments) known += (known.empty() ? "" : ", ") + a.name;
+      throw RpcError{rpc_error::invalid_params,
+                     "Prompt " + prompt->name + " has no argument '" + name + "'; its arguments: " + known + "."};
+    }
+    candidates = arg->completions;
+    if (arg->completes_databases)
+      for (const auto& db : settings_.databases) candidates.push_back(db.name);
+  } else if (type == "ref/resource") {
+    const std::string uri = ref.value("uri", "");
+    const auto& templates = resources_.templates();
+    const auto t = std::find_if(templates.begin(), templates.end(),
+                                [&](const server::ResourceTemplate& r) { return r.uri_template == uri; });
+    if (t == templates.end())
+      throw RpcError{rpc_error::invalid_params,
+                     "Unknown resource template: " + uri + " (see resources/templates/list)."};
+    if (uri.find("{" + name + "}") == std::string::npos)
+      throw RpcError{rpc_error::invalid_params, "Resource template " + uri + " has no parameter '" + name + "'."};
+    if (t->values) candidates = t->values();
+  } else {
+    throw RpcError{rpc_error::invalid_params,
+                   "completion/complete needs params.ref.type \"ref/prompt\" or \"ref/resource\"."};
+  }
+  Json result = completion_result(candidates, typed);
+  finish_result(call, result, false, "private");
   return result;
 }
 

@@ -79,6 +79,7 @@ class McpServer {
   Json list_resources(Call& call);
   Json list_resource_templates(Call& call);
   Json read_resource(Call& call);
+  Json complete(Call& call);
   Json set_log_level(Call& call);
   Json capabilities() const;
   void finish_result(Call& call, Json& result, bool cacheable, const char* cache_scope) const;

@@ -232,6 +232,39 @@ export function defineClientSuite({ sdk, transport }) {
       assert.ok(text.includes(sql), 'the prompt text contains the given SQL');
     });
 
+    it('lists every workflow prompt and completes their arguments', async () => {
+      const { prompts } = await c.client.listPrompts();
+      const names = prompts.map((p) => p.name).sort();
+      for (const name of ['fix_n_plus_one', 'index_strategy', 'optimize_slow_query', 'performance_review', 'tune_connections'])
+        assert.ok(names.includes(name), `${name} is listed (got ${names})`);
+      for (const p of prompts) {
+        const args = Object.fromEntries((p.arguments ?? []).map((a) => [a.name, `value-of-${a.name}`]));
+        const got = await c.client.getPrompt({ name: p.name, arguments: args });
+        const text = got.messages.map((m) => (m.content?.type === 'text' ? m.content.text : '')).join('\n');
+        for (const a of p.arguments ?? []) assert.ok(text.includes(`value-of-${a.name}`), `${p.name} uses ${a.name}`);
+        const required = (p.arguments ?? []).find((a) => a.required);
+        if (required) {
+          const { [required.name]: _, ...missing } = args;
+          await rejectsWithCode(c.client.getPrompt({ name: p.name, arguments: missing }), -32602, `${p.name} without ${required.name}`);
+        }
+      }
+      const framework = await c.client.complete({
+        ref: { type: 'ref/prompt', name: 'fix_n_plus_one' },
+        argument: { name: 'framework', value: 'dj' },
+      });
+      assert.deepEqual(framework.completion.values, ['django']);
+      const tool = await c.client.complete({
+        ref: { type: 'ref/resource', uri: 'dbopt://tools/{name}' },
+        argument: { name: 'name', value: 'explain' },
+      });
+      assert.deepEqual(tool.completion.values, ['explain_query']);
+      await rejectsWithCode(
+        c.client.complete({ ref: { type: 'ref/prompt', name: 'no_such_prompt' }, argument: { name: 'x', value: '' } }),
+        -32602,
+        'completion for an unknown prompt',
+      );
+    });
+
     it('prompts/get errors: unknown prompt and missing argument are -32602', async () => {
       await rejectsWithCode(c.client.getPrompt({ name: 'no_such_prompt', arguments: {} }), -32602, 'unknown prompt');
       await rejectsWithCode(

@@ -92,7 +92,7 @@ TEST(JsonRpc, UnknownMethodIsMethodNotFound) {
   auto s = t.initialized_session();
   Json r = t.request(s, "tools/frobnicate");
   EXPECT_EQ(error_code(r), -32601);
-  EXPECT_EQ(error_code(t.request(s, "completion/complete")), -32601);
+  EXPECT_EQ(error_code(t.request(s, "elicitation/create")), -32601);
 }
 
 TEST(JsonRpc, NotificationsAndClientResponsesGetNoAnswer) {
@@ -361,6 +361,41 @@ TEST(Prompts, ListAndGetWithArguments) {
   EXPECT_EQ(r["result"]["messages"][0]["content"]["text"], "Optimize SELECT 1 on (not given).");
   EXPECT_EQ(error_code(t.request(s, "prompts/get", {{"name", "optimize_slow_query"}})), -32602);
   EXPECT_EQ(error_code(t.request(s, "prompts/get", {{"name", "nope"}})), -32602);
+}
+
+TEST(Completion, PromptArgumentsAndResourceTemplates) {
+  Settings settings;
+  settings.databases = {{.name = "orders_db", .url = "postgresql://x/orders"},
+                        {.name = "analytics", .url = "postgresql://x/analytics"}};
+  TestServer t(settings);
+  auto s = t.initialized_session();
+  auto complete = [&](Json ref, const std::string& name, const std::string& value) {
+    return t.request(s, "completion/complete", {{"ref", ref}, {"argument", {{"name", name}, {"value", value}}}});
+  };
+  const Json prompt = {{"type", "ref/prompt"}, {"name", "optimize_slow_query"}};
+  Json r = complete(prompt, "framework", "sq")["result"]["completion"];
+  EXPECT_EQ(r["values"], Json::array({"sqlalchemy"}));
+  EXPECT_EQ(r["total"], 1);
+  EXPECT_EQ(r["hasMore"], false);
+  // Prefix matches first, then matches inside the value; case does not matter.
+  r = complete(prompt, "framework", "R")["result"]["completion"];
+  EXPECT_EQ(r["values"], Json::array({"rails", "graphql"}));
+  // @databases: the configured names.
+  r = complete(prompt, "database", "")["result"]["completion"];
+  EXPECT_EQ(r["values"], Json::array({"orders_db", "analytics"}));
+  // No known values: an empty list, not an error.
+  EXPECT_EQ(complete(prompt, "sql", "SEL")["result"]["completion"]["values"], Json::array());
+
+  const Json tools = {{"type", "ref/resource"}, {"uri", "dbopt://tools/{name}"}};
+  EXPECT_EQ(complete(tools, "name", "sug")["result"]["completion"]["values"], Json::array({"suggest_indexes"}));
+
+  EXPECT_EQ(error_code(complete({{"type", "ref/prompt"}, {"name", "nope"}}, "x", "")), -32602);
+  const Json unknown_argument = complete(prompt, "colour", "");
+  EXPECT_EQ(error_code(unknown_argument), -32602);
+  EXPECT_NE(unknown_argument.dump().find("sql, database, framework"), std::string::npos) << unknown_argument;
+  EXPECT_EQ(error_code(complete({{"type", "ref/resource"}, {"uri", "dbopt://nope/{x}"}}, "x", "")), -32602);
+  EXPECT_EQ(error_code(complete(tools, "id", "")), -32602);
+  EXPECT_EQ(error_code(complete({{"type", "ref/other"}}, "x", "")), -32602);
 }
 
 TEST(Resources, ListReadTemplatesAndNotFound) {

@@ -106,7 +106,9 @@ struct TestServer {
     add_protocol_test_tools(registry);
     prompts_text =
         "---\nname: optimize_slow_query\ntitle: Optimize\ndescription: Make a query fast.\n"
-        "argument: sql (required) The SQL.\nargument: database Which database.\n---\nOptimize {{sql}} on {{database}}.";
+        "argument: sql (required) The SQL.\nargument: database Which database.\nargument: framework The ORM.\n"
+        "complete: database @databases\ncomplete: framework django sqlalchemy rails graphql\n---\n"
+        "Optimize {{sql}} on {{database}}.";
     prompts.add(server::PromptLibrary::parse(prompts_text, "test"));
     resources.add({.uri = "dbopt://server/info",
                    .name = "info",
@@ -121,10 +123,15 @@ struct TestServer {
                             .title = "Tool",
                             .description = "d",
                             .mime_type = "text/markdown",
-                            .read = [](const std::string& n) {
-                              if (n != "explain_query") throw Error(ErrorCode::not_found, "no " + n);
-                              return server::ResourceContent{"dbopt://tools/" + n, "text/markdown", "# " + n};
-                            }});
+                            .read =
+                                [](const std::string& n) {
+                                  if (n != "explain_query") throw Error(ErrorCode::not_found, "no " + n);
+                                  return server::ResourceContent{"dbopt://tools/" + n, "text/markdown", "# " + n};
+                                },
+                            .values =
+                                [] {
+                                  return std::vector<std::string>{"explain_query", "suggest_indexes"};
+                                }});
     workers = std::make_unique<server::WorkerPool>(settings.limits.worker_threads, settings.limits.max_queued_calls);
     server = std::make_unique<mcp::McpServer>(mcp::ServerInfo{.version = "test"}, settings, registry, prompts,
                                               resources, *workers, nullptr, nullptr);

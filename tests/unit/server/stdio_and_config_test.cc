@@ -116,10 +116,20 @@ TEST(Config, ExampleConfigFileLoads) {
 TEST(Prompts, ShippedPromptFilesParse) {
   auto library = server::PromptLibrary::load_directory(std::string(DBOPT_SOURCE_DIR) + "/prompts");
   ASSERT_FALSE(library.prompts().empty());
+  std::vector<std::string> names;
   for (const auto& p : library.prompts()) {
+    names.push_back(p.name);
     EXPECT_FALSE(p.description.empty()) << p.name;
     EXPECT_FALSE(p.body.empty()) << p.name;
+    // Every argument appears in the text, and every {{placeholder}} is an argument.
+    std::map<std::string, std::string> values;
+    for (const auto& a : p.arguments) values[a.name] = "<<" + a.name + ">>";
+    const std::string text = server::PromptLibrary::render(p, values);
+    for (const auto& a : p.arguments) EXPECT_NE(text.find("<<" + a.name + ">>"), std::string::npos) << p.name;
+    EXPECT_EQ(text.find("{{"), std::string::npos) << p.name << ": a placeholder without an argument";
   }
+  EXPECT_EQ(names, (std::vector<std::string>{"fix_n_plus_one", "index_strategy", "optimize_slow_query",
+                                             "performance_review", "tune_connections"}));
 }
 
 TEST(Prompts, MalformedHeaderNamesTheLine) {
@@ -131,6 +141,13 @@ TEST(Prompts, MalformedHeaderNamesTheLine) {
   }
   EXPECT_THROW(server::PromptLibrary::parse("no header", "y.md"), std::runtime_error);
   EXPECT_THROW(server::PromptLibrary::parse("---\nname: x\n", "z.md"), std::runtime_error);
+  // complete: must name an argument declared above it.
+  try {
+    server::PromptLibrary::parse("---\nname: x\ndescription: d\ncomplete: db @databases\n---\nbody", "c.md");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'db'"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
