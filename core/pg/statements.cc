@@ -1,8 +1,11 @@
 #include "core/pg/detail/statements.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 
 #include "core/common/error.h"
+#include "core/pg/detail/connection.h"
 
 namespace dbopt::pg::detail {
 
@@ -117,6 +120,57 @@ std::string explain_generic_via_prepare(GuardedTransaction& tx, std::string_view
 }
 
 }  // namespace
+
+namespace {
+
+// Row-returning statements a cursor can carry; the policy names kinds in lower case.
+bool fits_a_cursor(const std::string& kind) { return kind == "select" || kind == "values"; }
+
+// Beyond this, max_rows is no real limit (and max_rows + 1 must not overflow).
+constexpr std::size_t kCursorRowLimit = 100'000'000;
+
+void copy_rows(const pqxx::result& result, std::size_t max_rows, QueryResult& out) {
+  for (pqxx::row::size_type c = 0; c < result.columns(); ++c) out.columns.emplace_back(result.column_name(c));
+  const std::size_t keep = max_rows == 0 ? result.size() : std::min<std::size_t>(result.size(), max_rows);
+  out.rows.reserve(keep);
+  for (std::size_t r = 0; r < keep; ++r) {
+    const auto row = result[static_cast<pqxx::result::size_type>(r)];
+    auto& values = out.rows.emplace_back();
+    values.reserve(row.size());
+    for (const auto& field : row) {
+      if (field.is_null())
+        values.emplace_back(std::nullopt);
+      else
+        values.emplace_back(std::string(field.c_str(), field.size()));
+    }
+  }
+  out.row_count = out.rows.size();
+  out.truncated = result.size() > keep;
+}
+
+}  // namespace
+
+QueryResult run_query(GuardedTransaction& tx, std::string_view sql, const sql::StatementVerdict& verdict,
+                      const RunOptions& options) {
+  tx.connection().clear_notices();
+  QueryResult out;
+  const auto started = std::chrono::steady_clock::now();
+  pqxx::result result;
+  if (options.max_rows > 0 && options.max_rows < kCursorRowLimit && fits_a_cursor(verdict.statement_kind)) {
+    // A cursor lets the server stop after max_rows + 1 rows (the +1 tells us there were more)
+    // instead of shipping, say, all of a big table. It is closed so the
+    // transaction can run more statements (ScratchSession does).
+    tx.exec_user("DECLARE dbopt_rows NO SCROLL CURSOR FOR", sql, options.params);
+    result = tx.exec_own("FETCH FORWARD " + std::to_string(options.max_rows + 1) + " FROM dbopt_rows");
+    tx.exec_own("CLOSE dbopt_rows");
+  } else {
+    result = tx.exec_user("", sql, options.params);
+  }
+  out.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  out.notices = tx.take_notices();
+  copy_rows(result, options.max_rows, out);
+  return out;
+}
 
 std::string run_explain(GuardedTransaction& tx, std::string_view sql, const ExplainOptions& options,
                         const std::vector<std::optional<std::string>>& params) {

@@ -30,6 +30,11 @@ std::string explain_header(const ExplainOptions& options, bool with_generic_plan
 // explain_header(), a newline, the statement.
 std::string explain_text(std::string_view sql, const ExplainOptions& options, bool with_generic_plan = false);
 
+// Runs a statement that check_policy() accepted (verdict) in tx: SELECT/VALUES
+// through a cursor that stops after options.max_rows, the rest directly.
+QueryResult run_query(GuardedTransaction& tx, std::string_view sql, const sql::StatementVerdict& verdict,
+                      const RunOptions& options);
+
 // Runs EXPLAIN of sql in tx and returns the JSON text. The caller has checked
 // explain_text(sql, options) with check_policy().
 // params: values for $1..$n (see RunOptions::params); not with generic_plan.
