@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/common/error.h"
+#include "tools/session_report.h"
 
 #ifndef DBOPT_VERSION
 #define DBOPT_VERSION "0.0.0"
@@ -24,6 +25,7 @@ App::App(Settings settings) : settings_(std::move(settings)) {
   prompts_ = PromptLibrary::load_directory(settings_.prompts_dir);
   add_resources();
   add_knowledge_resources();
+  add_session_resources();
   if (!settings_.databases.empty()) {
     pg::PoolOptions pool;
     pool.max_connections_per_database = settings_.limits.worker_threads;
@@ -37,7 +39,7 @@ App::App(Settings settings) : settings_(std::move(settings)) {
       "suggest_indexes for a workload, detect_n_plus_one for ORM query logs, tune_pool for connection "
       "settings, and create_perf_task to file the result. Tools marked NOT IMPLEMENTED YET answer isError.";
   mcp_ = std::make_unique<mcp::McpServer>(info, settings_, tools_, prompts_, resources_, *workers_, databases_.get(),
-                                          &rules_);
+                                          &rules_, &sessions_);
   spdlog::info("dbopt {} ready: {} tools, {} prompts, {} rules, {} databases", DBOPT_VERSION, tools_.tools().size(),
                prompts_.prompts().size(), rules_.rules().size(), settings_.databases.size());
 }
@@ -54,7 +56,8 @@ std::shared_ptr<CancellationToken> App::new_call_token() const {
 
 tools::ToolResult App::call_tool(const std::string& name, const tools::Json& arguments,
                                  const CancellationToken& cancel) {
-  tools::ToolContext context{.settings = settings_, .cancel = cancel, .databases = databases_.get(), .rules = &rules_};
+  tools::ToolContext context{
+      .settings = settings_, .cancel = cancel, .databases = databases_.get(), .rules = &rules_, .sessions = &sessions_};
   context.log = [&](tools::LogLevel level, const std::string& message) {
     tools::write_server_log(name, level, message);
   };
@@ -115,6 +118,26 @@ void App::add_resources() {
              for (const auto& t : tools_.tools()) names.push_back(t.name);
              return names;
            }});
+}
+
+void App::add_session_resources() {
+  resources_.add_template({.uri_template = "dbopt://sessions/{id}",
+                           .name = "session-report",
+                           .title = "An optimization session's report",
+                           .description = "The report of a session from start_session: the same markdown as "
+                                          "session_report, built from that session's tool results.",
+                           .mime_type = "text/markdown",
+                           .read =
+                               [this](const std::string& id) {
+                                 const auto snapshot = sessions_.snapshot(id);
+                                 if (!snapshot)
+                                   throw Error(ErrorCode::not_found, "Resource not found: dbopt://sessions/" + id,
+                                               "Start a session with start_session; sessions end when the server "
+                                               "restarts.");
+                                 return ResourceContent{"dbopt://sessions/" + id, "text/markdown",
+                                                        tools::render_session_report(*snapshot).markdown};
+                               },
+                           .values = [this] { return sessions_.ids(); }});
 }
 
 void App::add_knowledge_resources() {

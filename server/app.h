@@ -13,6 +13,7 @@
 #include "server/prompt_library.h"
 #include "server/resource_catalog.h"
 #include "server/worker_pool.h"
+#include "tools/session_store.h"
 #include "tools/tool_registry.h"
 
 namespace dbopt::server {
@@ -35,12 +36,14 @@ class App {
  private:
   void add_resources();
   void add_knowledge_resources();
+  void add_session_resources();
 
   Settings settings_;
   tools::ToolRegistry tools_;
   knowledge::RuleBook rules_;
   PromptLibrary prompts_;
   ResourceCatalog resources_;
+  tools::SessionStore sessions_;
   std::unique_ptr<pg::DatabasePool> databases_;  // null when no database is configured
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<mcp::McpServer> mcp_;

@@ -55,9 +55,9 @@ Json measure(const Runner& runner, const std::string& phase, int runs, int warmu
     const pg::QueryResult result = runner.run(options);
     rows = result.row_count;
     samples.push_back(result.elapsed_ms);
-    ctx.progress(progress_offset + i, progress_total,
-                 phase + " run " + std::to_string(i) + " of " + std::to_string(runs) + ": " + ms(result.elapsed_ms) +
-                     " ms");
+    ctx.progress(
+        progress_offset + i, progress_total,
+        phase + " run " + std::to_string(i) + " of " + std::to_string(runs) + ": " + ms(result.elapsed_ms) + " ms");
   }
   std::vector<double> sorted = samples;
   std::sort(sorted.begin(), sorted.end());
@@ -72,8 +72,7 @@ Json measure(const Runner& runner, const std::string& phase, int runs, int warmu
               {"samples_ms", samples}};
 
   // EXPLAIN ANALYZE runs the query once more (read-only, rolled back) for buffers and the plan's shape.
-  const plan::Plan plan = plan::parse_explain_json(
-      runner.explain({.analyze = true, .buffers = true}, options));
+  const plan::Plan plan = plan::parse_explain_json(runner.explain({.analyze = true, .buffers = true}, options));
   out["buffers"] = {{"shared_hit", plan.root.buffers.shared_hit},
                     {"shared_read", plan.root.buffers.shared_read},
                     {"temp_read", plan.root.buffers.temp_read},
@@ -167,9 +166,10 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
   const Json after = measure(runner, "after", runs, warmup, ctx, runs, total);
   out["after"] = after;
   out["indexes_built"] = built;
-  const double speedup = after["timings_ms"]["median"].get<double>() > 0
-                             ? before["timings_ms"]["median"].get<double>() / after["timings_ms"]["median"].get<double>()
-                             : 0;
+  const double speedup =
+      after["timings_ms"]["median"].get<double>() > 0
+          ? before["timings_ms"]["median"].get<double>() / after["timings_ms"]["median"].get<double>()
+          : 0;
   out["median_speedup"] = speedup;
 
   char factor[32];
@@ -177,17 +177,18 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
   md += "Measured on scratch database `" + db_name + "`: " + std::to_string(runs) + " timed runs before and after " +
         "building the candidate index(es) for real, in one transaction that was then rolled back (nothing "
         "remains).\n\n" +
-        table_head + timings_row("before", before) + timings_row("after", after) + "\n**Median: " +
-        ms(before["timings_ms"]["median"]) + " ms → " + ms(after["timings_ms"]["median"]) + " ms (" + factor +
-        ").**\n\nPlan before: " + scans_text(before) + "\nPlan after: " + scans_text(after) +
+        table_head + timings_row("before", before) + timings_row("after", after) +
+        "\n**Median: " + ms(before["timings_ms"]["median"]) + " ms → " + ms(after["timings_ms"]["median"]) + " ms (" +
+        factor + ").**\n\nPlan before: " + scans_text(before) + "\nPlan after: " + scans_text(after) +
         "\n\n| index | table | build | size | lock held |\n|---|---|---|---|---|\n";
   for (const auto& b : built)
     md += "| `" + b["index_name"].get<std::string>() + "` | " + b["table"].get<std::string>() + " | " +
           ms(b["build_ms"]) + " ms | " + megabytes(b["size_bytes"]) + " | " + b["lock_mode"].get<std::string>() +
           " |\n";
-  md += "\nThe plain CREATE INDEX holds a SHARE lock: writes to the table wait for the whole build. In production "
-        "use CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; slower, not in a "
-        "transaction block; check for an INVALID index if it fails).\n";
+  md +=
+      "\nThe plain CREATE INDEX holds a SHARE lock: writes to the table wait for the whole build. In production "
+      "use CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on; slower, not in a "
+      "transaction block; check for an INVALID index if it fails).\n";
   return result;
 }
 

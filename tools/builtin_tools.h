@@ -11,5 +11,7 @@ Tool make_detect_n_plus_one_tool();
 Tool make_tune_pool_tool();
 Tool make_create_perf_task_tool();
 Tool make_benchmark_query_tool();
+Tool make_start_session_tool();
+Tool make_session_report_tool();
 
 }  // namespace dbopt::tools

@@ -30,6 +30,7 @@ class RuleBook;  // knowledge/: the curated rules and their thresholds
 namespace dbopt::tools {
 
 using Json = nlohmann::json;
+class SessionStore;  // tools/session_store.h
 
 // MCP tool annotations; the defaults are the spec's (assume the worst).
 struct ToolAnnotations {
@@ -48,6 +49,7 @@ struct ToolContext {
   const CancellationToken& cancel;
   pg::DatabasePool* databases = nullptr;       // null when no database is configured
   const knowledge::RuleBook* rules = nullptr;  // loaded at start; null only in narrow unit tests
+  SessionStore* sessions = nullptr;            // optimization sessions; null only in narrow unit tests
   // progress: work done so far; total when known; message for people.
   std::function<void(double progress, std::optional<double> total, const std::string& message)> progress =
       [](double, std::optional<double>, const std::string&) {};
@@ -72,6 +74,11 @@ struct Tool {
   Json output_schema;  // null when the tool returns no structured content
   ToolAnnotations annotations;
   bool implemented = true;  // false: the handler answers "not implemented yet"
+  // Sessions (start_session): a call that passes `session` is recorded in it.
+  // The registry adds that argument to the input schema and takes it out
+  // before the handler runs, unless the handler reads it itself.
+  bool records_in_session = true;
+  bool reads_session = false;
   std::function<ToolResult(const Json& arguments, ToolContext& context)> handler;
 };
 

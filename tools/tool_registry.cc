@@ -8,6 +8,7 @@
 
 #include "core/common/error.h"
 #include "tools/json_schema.h"
+#include "tools/session_store.h"
 
 namespace dbopt::tools {
 
@@ -51,6 +52,15 @@ void ToolRegistry::add(Tool tool) {
     throw std::logic_error("tool '" + tool.name + "' needs a title and a description");
   if (!tool.input_schema.is_object() || tool.input_schema.value("type", "") != "object")
     throw std::logic_error("tool '" + tool.name + "' input schema must be an object schema");
+  if (tool.records_in_session && !tool.reads_session) {
+    Json& properties = tool.input_schema["properties"];
+    if (properties.contains("session"))
+      throw std::logic_error("tool '" + tool.name + "' declares `session`: set reads_session");
+    properties["session"] = {{"type", "string"},
+                             {"description",
+                              "Optional: the id from start_session; the call's results go into that session's "
+                              "report (session_report)."}};
+  }
   check_schema_supported(tool.input_schema, tool.name + ".inputSchema");
   if (!tool.output_schema.is_null()) check_schema_supported(tool.output_schema, tool.name + ".outputSchema");
   if (!tool.handler && tool.implemented) throw std::logic_error("tool '" + tool.name + "' has no handler");
@@ -85,10 +95,36 @@ ToolResult ToolRegistry::call(const std::string& name, const Json& arguments, To
                                  " is not implemented yet in this build of dbopt; its input schema is final, "
                                  "the analysis behind it is still being built.",
                              ErrorCode::unimplemented);
+  std::string session;
+  if (tool->records_in_session && args.contains("session")) {
+    session = args["session"];
+    if (!context.sessions || !context.sessions->exists(session))
+      return ToolResult::error("Unknown session '" + session +
+                                   "': sessions live in this server's memory and end when it restarts. Start one "
+                                   "with start_session and pass its id, or drop `session`.",
+                               ErrorCode::invalid_argument);
+  }
+  Json handler_args = args;
+  if (!session.empty() && !tool->reads_session) handler_args.erase("session");
+  ToolResult result = run_handler(*tool, handler_args, context);
+  if (!session.empty()) {
+    handler_args.erase("session");
+    context.sessions->record(session, {.tool = name,
+                                       .arguments = handler_args,
+                                       .structured = result.structured,
+                                       .markdown = result.markdown,
+                                       .is_error = result.is_error,
+                                       .at = {}});
+  }
+  return result;
+}
+
+ToolResult ToolRegistry::run_handler(const Tool& tool, const Json& args, ToolContext& context) const {
+  const std::string& name = tool.name;
   try {
-    ToolResult result = tool->handler(args, context);
-    if (!result.is_error && !tool->output_schema.is_null()) {
-      auto bad = validate_against_schema(result.structured, tool->output_schema, "structuredContent");
+    ToolResult result = tool.handler(args, context);
+    if (!result.is_error && !tool.output_schema.is_null()) {
+      auto bad = validate_against_schema(result.structured, tool.output_schema, "structuredContent");
       if (!bad.empty()) {
         spdlog::error("tool {} produced output that breaks its schema: {}: {}", name, bad[0].path, bad[0].message);
         return ToolResult::error("Internal error: " + name + " produced an invalid result (" + bad[0].path + ": " +

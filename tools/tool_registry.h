@@ -29,6 +29,7 @@ class ToolRegistry {
   ToolResult call(const std::string& name, const Json& arguments, ToolContext& context) const;
 
  private:
+  ToolResult run_handler(const Tool& tool, const Json& args, ToolContext& context) const;
   std::vector<Tool> tools_;
 };
 

@@ -15,8 +15,9 @@ const DatabaseSettings& scratch_database(DatabasePool& pool, const std::string& 
   const DatabaseSettings& db = pool.database(database);
   if (!db.scratch)
     throw Error(ErrorCode::permission_denied,
-                "Database '" + db.name + "' is not marked as a scratch database, so dbopt does not build real "
-                "indexes on it.",
+                "Database '" + db.name +
+                    "' is not marked as a scratch database, so dbopt does not build real "
+                    "indexes on it.",
                 "Measure with hypothetical indexes instead (estimates), or point dbopt at a staging copy and set "
                 "scratch: true for it in the config.");
   return db;

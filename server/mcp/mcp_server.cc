@@ -110,7 +110,8 @@ struct McpServer::Call {
 
 McpServer::McpServer(ServerInfo info, const Settings& settings, const tools::ToolRegistry& tools,
                      const server::PromptLibrary& prompts, const server::ResourceCatalog& resources,
-                     server::WorkerPool& workers, pg::DatabasePool* databases, const knowledge::RuleBook* rules)
+                     server::WorkerPool& workers, pg::DatabasePool* databases, const knowledge::RuleBook* rules,
+                     tools::SessionStore* sessions)
     : info_(std::move(info)),
       settings_(settings),
       tools_(tools),
@@ -118,7 +119,8 @@ McpServer::McpServer(ServerInfo info, const Settings& settings, const tools::Too
       resources_(resources),
       workers_(workers),
       databases_(databases),
-      rules_(rules) {
+      rules_(rules),
+      sessions_(sessions) {
   for (const auto& tool : tools_.tools()) tool_descriptors_.push_back(tools::tool_descriptor(tool));
 }
 
@@ -342,7 +344,8 @@ void McpServer::start_tool_call(Call& call) {
                                        call.id, call.meta.value("progressToken", Json()), call.log_level, call});
   const bool queued = workers_.submit([this, job, token] {
     Call& c = job->call_shape;
-    tools::ToolContext context{.settings = settings_, .cancel = *token, .databases = databases_, .rules = rules_};
+    tools::ToolContext context{
+        .settings = settings_, .cancel = *token, .databases = databases_, .rules = rules_, .sessions = sessions_};
     double last_progress = -1e300;
     if (!job->progress_token.is_null())
       context.progress = [&](double progress, std::optional<double> total, const std::string& message) {

@@ -48,7 +48,7 @@ class McpServer {
  public:
   McpServer(ServerInfo info, const Settings& settings, const tools::ToolRegistry& tools,
             const server::PromptLibrary& prompts, const server::ResourceCatalog& resources, server::WorkerPool& workers,
-            pg::DatabasePool* databases, const knowledge::RuleBook* rules);
+            pg::DatabasePool* databases, const knowledge::RuleBook* rules, tools::SessionStore* sessions = nullptr);
 
   // One JSON-RPC message (request, notification or client response) or, for
   // sessions on 2025-03-26, a batch array. Requests are answered through the
@@ -92,6 +92,7 @@ class McpServer {
   server::WorkerPool& workers_;
   pg::DatabasePool* databases_;
   const knowledge::RuleBook* rules_;
+  tools::SessionStore* sessions_;
   std::vector<Json> tool_descriptors_;  // tools/list items, built once: the registry never changes
 };
 

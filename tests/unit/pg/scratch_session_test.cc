@@ -66,8 +66,8 @@ TEST_F(ScratchSessionTest, RefusesDatabasesNotMarkedScratchAndWritesOtherThanThe
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::permission_denied);
   }
-  for (const char* not_an_index : {"DROP TABLE orders", "CREATE INDEX a ON orders (id); DROP TABLE orders",
-                                   "SELECT 1"}) {
+  for (const char* not_an_index :
+       {"DROP TABLE orders", "CREATE INDEX a ON orders (id); DROP TABLE orders", "SELECT 1"}) {
     try {
       session.create_index(not_an_index);
       FAIL() << not_an_index;

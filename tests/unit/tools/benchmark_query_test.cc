@@ -95,7 +95,8 @@ TEST_F(BenchmarkQueryLive, CandidateIndexesNeedAScratchDatabase) {
   EXPECT_EQ(r.error_code, ErrorCode::permission_denied);
   EXPECT_THAT(r.markdown, HasSubstr("scratch: true"));
 
-  const ToolResult bad = call({{"sql", "SELECT 1"}, {"database", "scratch"}, {"candidate_indexes", {"DROP TABLE orders"}}});
+  const ToolResult bad =
+      call({{"sql", "SELECT 1"}, {"database", "scratch"}, {"candidate_indexes", {"DROP TABLE orders"}}});
   ASSERT_TRUE(bad.is_error);
   EXPECT_THAT(bad.markdown, HasSubstr("candidate_indexes[0]"));
   EXPECT_EQ(order_items_indexes(), before_indexes);
