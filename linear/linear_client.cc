@@ -1,6 +1,7 @@
 #include "linear/linear_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <functional>
@@ -8,8 +9,8 @@
 #include <thread>
 
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
 
@@ -22,8 +23,9 @@ using std::chrono::milliseconds;
 
 // Every document below is checked against Linear's published schema by the
 // stand-in the tests run against (tests/linear-standin).
-constexpr const char* kIssueFields = "id identifier title url priority description createdAt updatedAt "
-                                     "state { name type } team { key }";
+constexpr const char* kIssueFields =
+    "id identifier title url priority description createdAt updatedAt "
+    "state { name type } team { key }";
 
 const std::string kTeamsQuery = "query DbOptTeams { teams(first: 250) { nodes { id key name } } }";
 const std::string kTeamQuery =
@@ -38,9 +40,10 @@ const std::string kIssueCreate =
     "mutation DbOptIssueCreate($input: IssueCreateInput!) { "
     "issueCreate(input: $input) { success issue { " +
     std::string(kIssueFields) + " } } }";
-const std::string kIssuesQuery = "query DbOptIssues($filter: IssueFilter!, $first: Int!) { "
-                                 "issues(filter: $filter, first: $first) { nodes { " +
-                                 std::string(kIssueFields) + " } } }";
+const std::string kIssuesQuery =
+    "query DbOptIssues($filter: IssueFilter!, $first: Int!) { "
+    "issues(filter: $filter, first: $first) { nodes { " +
+    std::string(kIssueFields) + " } } }";
 const std::string kSearchQuery =
     "query DbOptSearchIssues($term: String!, $filter: IssueFilter, $first: Int, $teamId: String) { "
     "searchIssues(term: $term, filter: $filter, first: $first, teamId: $teamId) { nodes { " +
@@ -94,7 +97,8 @@ bool has_error_code(const Json& errors, const std::string& code) {
 // X-RateLimit-*-Reset is epoch milliseconds; Retry-After is seconds.
 std::optional<milliseconds> rate_limit_wait(const httplib::Response& res) {
   std::optional<long long> reset_epoch_ms;
-  for (const char* name : {"X-RateLimit-Requests-Reset", "X-RateLimit-Complexity-Reset", "X-RateLimit-Endpoint-Reset"}) {
+  for (const char* name :
+       {"X-RateLimit-Requests-Reset", "X-RateLimit-Complexity-Reset", "X-RateLimit-Endpoint-Reset"}) {
     if (!res.has_header(name)) continue;
     try {
       long long v = std::stoll(res.get_header_value(name));
@@ -106,9 +110,8 @@ std::optional<milliseconds> rate_limit_wait(const httplib::Response& res) {
     }
   }
   if (reset_epoch_ms) {
-    const long long now = std::chrono::duration_cast<milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+    const long long now =
+        std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     return milliseconds(std::max(0LL, *reset_epoch_ms - now));
   }
   if (res.has_header("Retry-After")) {
@@ -160,16 +163,34 @@ struct LinearClient::Impl {
     const httplib::Headers headers = {{"Authorization", authorization()}, {"User-Agent", "dbopt"}};
     const Json body = {{"query", document}, {"variables", variables}};
     ++requests;
+    // A cancelled call must not wait for Linear: stop() from another thread
+    // shuts the socket down, and the request fails at once.
+    std::atomic<bool> answered{false};
+    std::thread watcher([&] {
+      while (!answered.load()) {
+        if (cancel.cancelled()) {
+          http.stop();
+          return;
+        }
+        std::this_thread::sleep_for(milliseconds(20));
+      }
+    });
     auto res = http.Post(endpoint.path, headers, body.dump(), "application/json");
+    answered = true;
+    watcher.join();
+    if (cancel.cancelled()) cancel.check();
+    if (!res && cancel.expired())
+      throw Error(ErrorCode::deadline_exceeded,
+                  "Linear did not answer within the call's time limit (" + std::to_string(timeout.count()) + " ms).",
+                  "Check that Linear is reachable (https://linearstatus.com), or raise limits.tool_timeout_ms.");
     Outcome out;
     if (!res) {
       const auto err = res.error();
       out.kind = Outcome::retryable;
       out.maybe_applied = err == httplib::Error::Read || err == httplib::Error::Write;
-      out.message = err == httplib::Error::Read ? "Linear did not answer within " +
-                                                      std::to_string(timeout.count()) + " ms"
-                                                : "cannot reach Linear at " + endpoint.base + " (" +
-                                                      httplib::to_string(err) + ")";
+      out.message = err == httplib::Error::Read
+                        ? "Linear did not answer within " + std::to_string(timeout.count()) + " ms"
+                        : "cannot reach Linear at " + endpoint.base + " (" + httplib::to_string(err) + ")";
       if (err == httplib::Error::SSLServerVerification || err == httplib::Error::SSLLoadingCerts)
         out.kind = Outcome::fatal;
       return out;
@@ -187,8 +208,8 @@ struct LinearClient::Impl {
     if (res->status >= 500) {
       out.kind = Outcome::retryable;
       out.maybe_applied = true;
-      out.message = "Linear answered HTTP " + std::to_string(res->status) +
-                    (errors.empty() ? "" : ": " + error_messages(errors));
+      out.message =
+          "Linear answered HTTP " + std::to_string(res->status) + (errors.empty() ? "" : ": " + error_messages(errors));
       return out;
     }
     if (res->status == 401 || res->status == 403 || has_error_code(errors, "AUTHENTICATION_ERROR")) {
@@ -207,8 +228,8 @@ struct LinearClient::Impl {
       return out;
     }
     if (!errors.empty() || res->status != 200) {
-      out.code = has_error_code(errors, "GRAPHQL_VALIDATION_FAILED") ? ErrorCode::internal
-                                                                     : ErrorCode::invalid_argument;
+      out.code =
+          has_error_code(errors, "GRAPHQL_VALIDATION_FAILED") ? ErrorCode::internal : ErrorCode::invalid_argument;
       out.message = "Linear refused the request: " +
                     (errors.empty() ? "HTTP " + std::to_string(res->status) : error_messages(errors));
       if (out.code == ErrorCode::internal) out.fix = "This is a bug in dbopt's Linear client; please report it.";
@@ -221,8 +242,7 @@ struct LinearClient::Impl {
 
   // Waits `wait`, waking to honour cancellation; refuses waits past the deadline.
   void sleep_for(milliseconds wait, const CancellationToken& cancel, const std::string& why) {
-    if (cancel.deadline() != CancellationToken::Clock::time_point::max() &&
-        Clock::now() + wait >= cancel.deadline())
+    if (cancel.deadline() != CancellationToken::Clock::time_point::max() && Clock::now() + wait >= cancel.deadline())
       throw Error(ErrorCode::deadline_exceeded,
                   why + "; waiting " + std::to_string(wait.count()) + " ms to retry would pass the call's time limit.",
                   "Try again later.");
@@ -236,8 +256,8 @@ struct LinearClient::Impl {
   // Runs one operation with retries. `before_retry` runs before a retry that
   // follows an answer the request may have been applied behind (timeout,
   // 5xx): when it returns data, that is the result and nothing is re-sent.
-  Json run(const std::string& what, const std::string& document, const Json& variables,
-           const CancellationToken& cancel, const std::function<std::optional<Json>()>& before_retry = {}) {
+  Json run(const std::string& what, const std::string& document, const Json& variables, const CancellationToken& cancel,
+           const std::function<std::optional<Json>()>& before_retry = {}) {
     milliseconds backoff = options.initial_backoff;
     bool check_before_resend = false;
     for (int attempt = 1;; ++attempt) {
@@ -246,8 +266,7 @@ struct LinearClient::Impl {
       }
       Outcome out = exchange(document, variables, cancel);
       if (out.kind == Outcome::ok) return out.data;
-      if (out.kind == Outcome::fatal)
-        throw Error(out.code, "Linear " + what + ": " + out.message, out.fix);
+      if (out.kind == Outcome::fatal) throw Error(out.code, "Linear " + what + ": " + out.message, out.fix);
       check_before_resend = check_before_resend || out.maybe_applied;
       if (attempt >= options.max_attempts)
         throw Error(ErrorCode::unavailable,
@@ -258,10 +277,10 @@ struct LinearClient::Impl {
       if (out.kind == Outcome::rate_limited) {
         wait = out.wait.value_or(backoff);
         if (wait > options.max_rate_limit_wait)
-          throw Error(ErrorCode::unavailable,
-                      "Linear " + what + ": " + out.message + " for another " + std::to_string(wait.count() / 1000) +
-                          " s.",
-                      "Wait for Linear's rate limit to reset and try again.");
+          throw Error(
+              ErrorCode::unavailable,
+              "Linear " + what + ": " + out.message + " for another " + std::to_string(wait.count() / 1000) + " s.",
+              "Wait for Linear's rate limit to reset and try again.");
         wait += milliseconds(50);  // land after the reset, not on it
       }
       spdlog::warn("linear: {} attempt {} failed ({}); retrying in {} ms", what, attempt, out.message, wait.count());
@@ -318,7 +337,8 @@ int LinearClient::requests_sent() const { return impl_->requests; }
 std::vector<TeamSummary> LinearClient::teams(const CancellationToken& cancel) {
   Json data = impl_->run("team list", kTeamsQuery, Json::object(), cancel);
   std::vector<TeamSummary> out;
-  for (const auto& t : data["teams"]["nodes"]) out.push_back({t.value("id", ""), t.value("key", ""), t.value("name", "")});
+  for (const auto& t : data["teams"]["nodes"])
+    out.push_back({t.value("id", ""), t.value("key", ""), t.value("name", "")});
   return out;
 }
 
@@ -331,8 +351,8 @@ Team LinearClient::team(const std::string& key_or_id, const CancellationToken& c
     std::string names;
     for (const auto& t : all) names += (names.empty() ? "" : ", ") + t.key + " (" + t.name + ")";
     throw Error(ErrorCode::not_found,
-                "Linear has no team '" + key_or_id + "' visible to this key; it sees: " +
-                    (names.empty() ? "no teams at all" : names) + ".",
+                "Linear has no team '" + key_or_id +
+                    "' visible to this key; it sees: " + (names.empty() ? "no teams at all" : names) + ".",
                 "Pass `team` as one of those keys, or set linear.team_key in the config.");
   }
   Json data = impl_->run("team details", kTeamQuery, {{"id", found->id}}, cancel);
@@ -382,8 +402,7 @@ Issue LinearClient::create_issue(const IssueInput& input, const std::string& fin
     Json data = impl_->run("issue lookup", kIssuesQuery, {{"filter", filter}, {"first", 1}}, cancel);
     const Json& nodes = data["issues"]["nodes"];
     if (nodes.empty()) return std::nullopt;
-    spdlog::info("linear: an earlier attempt created {}; not creating it again",
-                 nodes[0].value("identifier", "?"));
+    spdlog::info("linear: an earlier attempt created {}; not creating it again", nodes[0].value("identifier", "?"));
     return Json{{"issueCreate", {{"success", true}, {"issue", nodes[0]}}}};
   };
   Json data = impl_->run("issue creation", kIssueCreate, {{"input", in}}, cancel, already_created);
@@ -400,8 +419,8 @@ std::vector<Issue> LinearClient::issues_containing(const std::string& team_id, c
   return impl_->issues_where(filter, limit, cancel);
 }
 
-std::vector<Issue> LinearClient::search_issues(const std::string& team_id, const std::string& term,
-                                               bool include_closed, int limit, const CancellationToken& cancel) {
+std::vector<Issue> LinearClient::search_issues(const std::string& team_id, const std::string& term, bool include_closed,
+                                               int limit, const CancellationToken& cancel) {
   Json vars = {{"term", term}, {"filter", team_filter(team_id, include_closed)}, {"first", limit}, {"teamId", team_id}};
   Json data = impl_->run("issue search", kSearchQuery, vars, cancel);
   std::vector<Issue> out;

@@ -11,9 +11,9 @@
 // answer are errors. create_issue() never files twice: before it retries, it
 // looks for the issue by the fingerprint line in its description.
 //
-// Every call takes the caller's CancellationToken: it is checked between
-// attempts and while waiting, and each request's timeout is capped by the
-// time left. Throws dbopt::Error: unavailable (Linear unreachable, rate limit
+// Every call takes the caller's CancellationToken: cancelling it aborts a
+// request in flight, it is checked between attempts and while waiting, and
+// each request's timeout is capped by the time left. Throws dbopt::Error: unavailable (Linear unreachable, rate limit
 // outlasting the retries), permission_denied (bad key), not_found (team,
 // label, project), invalid_argument (Linear refused the input),
 // cancelled / deadline_exceeded. One client per call; not thread-safe.
@@ -31,9 +31,9 @@
 namespace dbopt::linear {
 
 struct ClientOptions {
-  int max_attempts = 4;                                // per operation, the first included
-  std::chrono::milliseconds request_timeout{15000};    // per HTTP request, capped by the deadline
-  std::chrono::milliseconds initial_backoff{250};      // 5xx / timeouts: doubles per attempt
+  int max_attempts = 4;                                  // per operation, the first included
+  std::chrono::milliseconds request_timeout{15000};      // per HTTP request, capped by the deadline
+  std::chrono::milliseconds initial_backoff{250};        // 5xx / timeouts: doubles per attempt
   std::chrono::milliseconds max_rate_limit_wait{20000};  // longer resets are not waited for
 };
 
@@ -60,7 +60,7 @@ struct Team {
 struct IssueInput {
   std::string team_id;
   std::string title;
-  std::string description;  // markdown
+  std::string description;      // markdown
   std::optional<int> priority;  // 0 none, 1 urgent, 2 high, 3 medium, 4 low
   std::vector<std::string> label_ids;
   std::optional<std::string> state_id, project_id, assignee_id;
@@ -101,8 +101,8 @@ class LinearClient {
   std::vector<Issue> issues_containing(const std::string& team_id, const std::string& text, bool include_closed,
                                        int limit, const CancellationToken& cancel);
   // Linear's searchIssues (full text) restricted to the team.
-  std::vector<Issue> search_issues(const std::string& team_id, const std::string& term, bool include_closed,
-                                   int limit, const CancellationToken& cancel);
+  std::vector<Issue> search_issues(const std::string& team_id, const std::string& term, bool include_closed, int limit,
+                                   const CancellationToken& cancel);
   Comment add_comment(const std::string& issue_id, const std::string& body, const CancellationToken& cancel);
 
   // Requests sent so far, retries included (for tests and logs).

@@ -114,16 +114,22 @@ std::string verification(const TaskInput& input, const std::vector<std::string>&
   const std::string& tool = input.source_tool;
   int step = 1;
   auto line = [&](const std::string& text) { md += std::to_string(step++) + ". " + text + "\n"; };
-  line("Apply the fix above on a staging copy first (create indexes `CONCURRENTLY` in production).");
+  const bool has_fix = std::any_of(input.findings.begin(), input.findings.end(),
+                                   [](const TaskFinding& f) { return !trim(f.fix).empty(); });
+  line(std::string(has_fix ? "Apply the fix above" : "Make the change") +
+       " on a staging copy first (create indexes `CONCURRENTLY` in production).");
   if (tool == "detect_n_plus_one") {
-    line("Run the same request or test with query logging on (Django: `django.db.backends` at DEBUG) and count "
-         "the repeated query: it should run once or twice per request instead of once per row.");
+    line(
+        "Run the same request or test with query logging on (Django: `django.db.backends` at DEBUG) and count "
+        "the repeated query: it should run once or twice per request instead of once per row.");
   } else if (tool == "tune_pool") {
-    line("Under normal load, watch `SHOW POOLS;` on PgBouncer (cl_waiting should stay 0) and "
-         "`SELECT count(*) FROM pg_stat_activity` (it should stay below max_connections with headroom).");
+    line(
+        "Under normal load, watch `SHOW POOLS;` on PgBouncer (cl_waiting should stay 0) and "
+        "`SELECT count(*) FROM pg_stat_activity` (it should stay below max_connections with headroom).");
   } else if (tool == "suggest_indexes") {
-    line("After a day of traffic, `SELECT indexrelname, idx_scan FROM pg_stat_user_indexes` shows the new indexes "
-         "in use, and `mean_exec_time` of the affected queries in `pg_stat_statements` has dropped.");
+    line(
+        "After a day of traffic, `SELECT indexrelname, idx_scan FROM pg_stat_user_indexes` shows the new indexes "
+        "in use, and `mean_exec_time` of the affected queries in `pg_stat_statements` has dropped.");
   } else {
     line(std::string("Run `EXPLAIN (ANALYZE, BUFFERS)` on the query") + (input.sql.empty() ? "" : " above") +
          " and compare with the evidence: the slow node should be gone and the execution time lower.");

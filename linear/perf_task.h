@@ -24,33 +24,33 @@ namespace dbopt::linear {
 struct TaskFinding {
   std::string rule_id;
   std::string title;
-  std::string severity;         // info, low, medium, high, critical ("" = unknown)
-  std::string summary;          // the problem in this case
-  std::string where;            // plan node, table, log group ...
-  std::string evidence_source;  // measured, estimated, inferred
-  std::string fix;              // markdown (SQL, DDL, ORM change)
+  std::string severity;                                       // info, low, medium, high, critical ("" = unknown)
+  std::string summary;                                        // the problem in this case
+  std::string where;                                          // plan node, table, log group ...
+  std::string evidence_source;                                // measured, estimated, inferred
+  std::string fix;                                            // markdown (SQL, DDL, ORM change)
   std::vector<std::pair<std::string, std::string>> evidence;  // name, value (numbers and facts)
   std::string subject;  // what the finding is about, for the fingerprint (table.column, log group)
 };
 
 struct TaskInput {
-  std::string source_tool;              // explain_query, ... or "" when unknown
-  std::string query_fingerprint;        // of the SQL the findings are about, when known
-  std::string sql;                      // the query text, when known
+  std::string source_tool;        // explain_query, ... or "" when unknown
+  std::string query_fingerprint;  // of the SQL the findings are about, when known
+  std::string sql;                // the query text, when known
   std::vector<TaskFinding> findings;
   std::vector<std::pair<std::string, std::string>> context;  // run-level evidence (execution time, cost ...)
-  std::string free_text;                // findings given as prose
-  std::optional<std::string> title;     // the caller's title
-  std::optional<int> priority;          // the caller's priority (0-4)
+  std::string free_text;                                     // findings given as prose
+  std::optional<std::string> title;                          // the caller's title
+  std::optional<int> priority;                               // the caller's priority (0-4)
 };
 
 struct PerfTask {
   std::string title;
-  std::string description;  // markdown, ends with the fingerprint line
-  std::string fingerprint;  // 16 hex digits
-  std::string fingerprint_line;  // "dbopt-fingerprint: <hex>"
-  int priority = 0;              // Linear's 0 none, 1 urgent, 2 high, 3 medium, 4 low
-  std::string severity;          // the highest severity among the findings ("" when none)
+  std::string description;            // markdown, ends with the fingerprint line
+  std::string fingerprint;            // 16 hex digits
+  std::string fingerprint_line;       // "dbopt-fingerprint: <hex>"
+  int priority = 0;                   // Linear's 0 none, 1 urgent, 2 high, 3 medium, 4 low
+  std::string severity;               // the highest severity among the findings ("" when none)
   std::vector<std::string> rule_ids;  // sorted, unique
 };
 

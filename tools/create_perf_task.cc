@@ -101,8 +101,7 @@ std::string read_fix(const Json& f) {
 
 linear::TaskFinding read_finding(const Json& f, std::size_t index) {
   if (!f.is_object())
-    throw Error(ErrorCode::invalid_argument,
-                "`findings[" + std::to_string(index) + "]` is not an object.",
+    throw Error(ErrorCode::invalid_argument, "`findings[" + std::to_string(index) + "]` is not an object.",
                 "Each finding is an object with at least rule_id and title (as dbopt tools return them).");
   linear::TaskFinding t;
   t.rule_id = string_field(f, {"rule_id", "rule", "id"});
@@ -110,8 +109,7 @@ linear::TaskFinding read_finding(const Json& f, std::size_t index) {
   t.summary = string_field(f, {"summary", "problem", "description", "message", "detail"});
   if (t.title.empty()) t.title = t.summary.empty() ? t.rule_id : t.summary;
   if (t.rule_id.empty() && t.title.empty())
-    throw Error(ErrorCode::invalid_argument,
-                "`findings[" + std::to_string(index) + "]` has neither rule_id nor title.",
+    throw Error(ErrorCode::invalid_argument, "`findings[" + std::to_string(index) + "]` has neither rule_id nor title.",
                 "Give each finding a rule_id and a title (dbopt tools' findings have both).");
   t.severity = string_field(f, {"severity"});
   for (char& c : t.severity) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -155,7 +153,8 @@ void read_context(const Json& o, linear::TaskInput& in) {
     const Json& h = o["hypothetical"];
     auto cost = [&](const char* side) {
       if (h.contains(side) && h[side].is_object() && h[side].contains("total_cost"))
-        in.context.emplace_back(std::string("estimated cost ") + side + " (HypoPG)", scalar_text(h[side]["total_cost"]));
+        in.context.emplace_back(std::string("estimated cost ") + side + " (HypoPG)",
+                                scalar_text(h[side]["total_cost"]));
     };
     cost("before");
     cost("after");
@@ -180,7 +179,11 @@ std::string guess_source(const Json& o) {
 
 linear::TaskInput read_input(const Json& args) {
   linear::TaskInput in;
-  const Json& findings = args["findings"];
+  const Json* given = &args["findings"];
+  // A whole tool result (MCP's CallToolResult, `dbopt call --json`): its structured part.
+  for (const char* wrapper : {"structuredContent", "structured"})
+    if (given->is_object() && given->contains(wrapper) && (*given)[wrapper].is_object()) given = &(*given)[wrapper];
+  const Json& findings = *given;
   if (findings.is_string()) {
     in.free_text = findings.get<std::string>();
   } else {
@@ -291,9 +294,9 @@ ToolResult run_create(const Json& args, ToolContext& ctx) {
     out["existing_title"] = issue.title;
     out["state"] = issue.state_name;
     out["comment_url"] = comment.url;
-    result.markdown = issue.identifier + " already tracks this problem (" + issue.state_name +
-                      ", fingerprint `" + task.fingerprint + "`): the new evidence was added as a comment.\n\n" +
-                      "- " + issue.url + "\n- comment: " + comment.url + "\n";
+    result.markdown = issue.identifier + " already tracks this problem (" + issue.state_name + ", fingerprint `" +
+                      task.fingerprint + "`): the new evidence was added as a comment.\n\n" + "- " + issue.url +
+                      "\n- comment: " + comment.url + "\n";
     ctx.progress(stages, stages, "done");
     return result;
   }
@@ -320,10 +323,10 @@ ToolResult run_create(const Json& args, ToolContext& ctx) {
                              " has no \"performance\" label, so the task has none; set "
                              "linear.allow_create_label to have dbopt create it.");
     } else {
-      throw Error(ErrorCode::not_found,
-                  "`labels`: team " + team.key + " has no label '" + name + "'; its labels: " +
-                      names_of(team.labels) + ".",
-                  "Use one of those labels, or create the label in Linear first.");
+      throw Error(
+          ErrorCode::not_found,
+          "`labels`: team " + team.key + " has no label '" + name + "'; its labels: " + names_of(team.labels) + ".",
+          "Use one of those labels, or create the label in Linear first.");
     }
   }
   out["labels"] = labels_used;

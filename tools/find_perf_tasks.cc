@@ -11,10 +11,14 @@ namespace {
 
 ToolResult run_find(const Json& args, ToolContext& ctx) {
   const auto& settings = ctx.settings.linear;
-  if (!linear::has_credentials(settings))
-    throw Error(ErrorCode::unavailable, "find_perf_tasks needs Linear access, and no Linear API key is configured.",
-                linear::how_to_configure());
   const std::string team_key = args.value("team", settings.team_key);
+  if (!linear::has_credentials(settings)) {
+    // A lookup with nothing to look in: an answer (not a failure) that says so and how to fix it.
+    ToolResult result;
+    result.structured = {{"configured", false}, {"team", team_key}, {"searched_by", "none"}, {"tasks", Json::array()}};
+    result.markdown = "Linear is not configured, so no tasks were checked. " + linear::how_to_configure();
+    return result;
+  }
   const bool include_closed = args.value("include_closed", false);
   const int limit = args.value("limit", 10);
   std::string fingerprint = args.value("fingerprint", "");
@@ -27,7 +31,8 @@ ToolResult run_find(const Json& args, ToolContext& ctx) {
   std::string searched_by;
   if (!fingerprint.empty()) {
     searched_by = "fingerprint";
-    issues = client.issues_containing(team.id, linear::fingerprint_line(fingerprint), include_closed, limit, ctx.cancel);
+    issues =
+        client.issues_containing(team.id, linear::fingerprint_line(fingerprint), include_closed, limit, ctx.cancel);
   } else if (!text.empty()) {
     searched_by = "text";
     issues = client.search_issues(team.id, text, include_closed, limit, ctx.cancel);
@@ -56,7 +61,7 @@ ToolResult run_find(const Json& args, ToolContext& ctx) {
   }
   if (issues.empty() && searched_by != "text")
     md += "\nNothing is tracked yet: create_perf_task files one (it checks the fingerprint first).\n";
-  result.structured = {{"team", team.key}, {"searched_by", searched_by}, {"tasks", tasks}};
+  result.structured = {{"configured", true}, {"team", team.key}, {"searched_by", searched_by}, {"tasks", tasks}};
   result.markdown = md;
   return result;
 }
@@ -72,7 +77,7 @@ Tool make_find_perf_tasks_tool() {
       "optimizing: by `fingerprint` (the dbopt-fingerprint create_perf_task puts in every task; exact), by `query` "
       "text (Linear's full-text search), or, with neither, every task dbopt filed. Open tasks only unless "
       "`include_closed`. Answers identifier, title, URL, state, priority and fingerprint of each. Needs "
-      "LINEAR_API_KEY (or linear.api_key).";
+      "LINEAR_API_KEY (or linear.api_key); without one it answers configured: false and how to set it.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -87,8 +92,9 @@ Tool make_find_perf_tasks_tool() {
   tool.output_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
+      "configured": {"type": "boolean", "description": "false: no Linear key is configured, nothing was searched."},
       "team": {"type": "string"},
-      "searched_by": {"type": "string", "enum": ["fingerprint", "text", "dbopt_tasks"]},
+      "searched_by": {"type": "string", "enum": ["fingerprint", "text", "dbopt_tasks", "none"]},
       "tasks": {
         "type": "array",
         "items": {
@@ -108,7 +114,7 @@ Tool make_find_perf_tasks_tool() {
         }
       }
     },
-    "required": ["team", "searched_by", "tasks"]
+    "required": ["configured", "team", "searched_by", "tasks"]
   })json");
   tool.annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = true};
   tool.handler = run_find;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <thread>
 
 #include <httplib.h>
 
@@ -70,7 +71,8 @@ class LinearStandin : public ::testing::Test {
     return n;
   }
 
-  tools::ToolResult call(const std::string& tool, const Json& args, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  tools::ToolResult call(const std::string& tool, const Json& args,
+                         std::chrono::milliseconds limit = std::chrono::seconds(60)) {
     static const tools::ToolRegistry registry = [] {
       tools::ToolRegistry r;
       tools::register_builtin_tools(r);
@@ -85,10 +87,11 @@ class LinearStandin : public ::testing::Test {
     return {{"tool", "explain_query"},
             {"mode", "explain_analyze"},
             {"evidence", "measured"},
-            {"query", {{"kind", "select"}, {"fingerprint", "a1b2c3d4e5f60718"}, {"parameter_count", 1}, {"tables", {"orders"}}}},
+            {"query",
+             {{"kind", "select"}, {"fingerprint", "a1b2c3d4e5f60718"}, {"parameter_count", 1}, {"tables", {"orders"}}}},
             {"plan_summary", {{"execution_time_ms", 41.5}, {"total_cost", 1693}}},
             {"findings",
-             {{{"rule_id", "plan.seq_scan_filter"},
+             {{{"rule_id", "PLAN_SEQ_SCAN_LARGE_FILTER"},
                {"title", "Sequential scan discards most rows"},
                {"severity", "high"},
                {"evidence", "measured"},
@@ -105,7 +108,8 @@ class LinearStandin : public ::testing::Test {
 };
 
 TEST_F(LinearStandin, CreatesATaskWithLabelPriorityAndFingerprint) {
-  const auto r = call("create_perf_task", {{"findings", findings()}, {"sql", "SELECT * FROM orders WHERE customer_id = $1"}});
+  const auto r =
+      call("create_perf_task", {{"findings", findings()}, {"sql", "SELECT * FROM orders WHERE customer_id = $1"}});
   ASSERT_FALSE(r.is_error) << r.markdown;
   EXPECT_EQ(r.structured["action"], "created");
   EXPECT_EQ(r.structured["identifier"], "PERF-1");
@@ -207,7 +211,8 @@ TEST_F(LinearStandin, LostAnswerToIssueCreateIsNotFiledTwice) {
   CancellationToken cancel;
   const Team team = client.team("PERF", cancel);
   const std::string line = fingerprint_line("0123456789abcdef");
-  const Issue issue = client.create_issue({.team_id = team.id, .title = "t", .description = "x\n" + line}, line, cancel);
+  const Issue issue =
+      client.create_issue({.team_id = team.id, .title = "t", .description = "x\n" + line}, line, cancel);
   EXPECT_EQ(issue.identifier, "PERF-1");
   EXPECT_EQ(state()["issues"].size(), 1u);
   EXPECT_EQ(requests_for("issueCreate"), 1);
@@ -222,6 +227,27 @@ TEST_F(LinearStandin, HangingLinearEndsAtTheCallsTimeLimit) {
   EXPECT_THAT(r.markdown, HasSubstr("did not answer"));
   // Bounded: ended near the limit instead of waiting for Linear (generous, not a timing test).
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+}
+
+TEST_F(LinearStandin, CancellingAbortsARequestInFlight) {
+  faults({{{"kind", "hang"}, {"count", 100}}});
+  LinearClient client(settings_.linear);  // default 15 s request timeout
+  CancellationToken cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel.cancel();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    client.teams(cancel);
+    ADD_FAILURE() << "expected the cancellation to end the call";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::cancelled) << e.describe();
+  }
+  canceller.join();
+  // Well before the request timeout (generous bound; not a timing test).
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(requests_for("teams"), 1);  // not retried after the cancel
 }
 
 TEST_F(LinearStandin, BadKeyIsAClearErrorWithoutTheKey) {

@@ -20,7 +20,7 @@ using ::testing::Not;
 
 TaskFinding seq_scan() {
   TaskFinding f;
-  f.rule_id = "plan.seq_scan_filter";
+  f.rule_id = "PLAN_SEQ_SCAN_LARGE_FILTER";
   f.title = "Sequential scan discards most rows";
   f.severity = "high";
   f.summary = "Seq Scan on orders reads 100000 rows and keeps 12.";
@@ -34,7 +34,7 @@ TaskFinding seq_scan() {
 
 TaskFinding sort_spill() {
   TaskFinding f;
-  f.rule_id = "plan.sort_spill";
+  f.rule_id = "PLAN_SORT_SPILL";
   f.title = "Sort spills to disk";
   f.severity = "medium";
   f.summary = "The sort wrote 2 MB to disk.";
@@ -70,7 +70,7 @@ TEST(PerfTaskFingerprint, DependsOnTheQueryAndTheMainRule) {
   other_query.query_fingerprint = "0000000000000001";
   EXPECT_NE(task_fingerprint(other_query), base);
   TaskInput other_rule = explain_input();
-  other_rule.findings[0].rule_id = "plan.misestimate";
+  other_rule.findings[0].rule_id = "PLAN_ROW_MISESTIMATE";
   EXPECT_NE(task_fingerprint(other_rule), base);
   // Lesser advice coming and going does not make it another problem.
   TaskInput fewer = explain_input();
@@ -109,14 +109,14 @@ TEST(PerfTaskText, DescriptionHasProblemEvidenceFixRulesVerificationAndFingerpri
   EXPECT_THAT(d, HasSubstr("SET work_mem = '8MB';"));
   EXPECT_THAT(d, HasSubstr("### How to verify"));
   EXPECT_THAT(d, HasSubstr("EXPLAIN (ANALYZE, BUFFERS)"));
-  EXPECT_THAT(d, HasSubstr("- `plan.seq_scan_filter` (dbopt://knowledge/rules/plan.seq_scan_filter)"));
-  EXPECT_THAT(d, HasSubstr("- `plan.sort_spill`"));
+  EXPECT_THAT(d, HasSubstr("- `PLAN_SEQ_SCAN_LARGE_FILTER` (dbopt://knowledge/rules/PLAN_SEQ_SCAN_LARGE_FILTER)"));
+  EXPECT_THAT(d, HasSubstr("- `PLAN_SORT_SPILL`"));
   // The most severe finding comes first.
   EXPECT_LT(d.find("Sequential scan discards most rows"), d.find("Sort spills to disk"));
   // The fingerprint line closes the description and reads back.
   EXPECT_THAT(d, ::testing::EndsWith(task.fingerprint_line + "\n"));
   EXPECT_EQ(fingerprint_in(d), task.fingerprint);
-  EXPECT_EQ(task.rule_ids, (std::vector<std::string>{"plan.seq_scan_filter", "plan.sort_spill"}));
+  EXPECT_EQ(task.rule_ids, (std::vector<std::string>{"PLAN_SEQ_SCAN_LARGE_FILTER", "PLAN_SORT_SPILL"}));
 }
 
 TEST(PerfTaskText, TitleAndPriorityComeFromTheMostSevereFinding) {
@@ -239,15 +239,14 @@ TEST(CreatePerfTaskDryRun, FilesExplainQueryOutputWithoutLinear) {
 }
 
 TEST(CreatePerfTaskDryRun, AcceptsOtherToolsFindingsTolerantly) {
-  const tools::Json n_plus_one = {
-      {"findings",
-       {{{"rule_id", "nplusone.loop"},
-         {"severity", "critical"},
-         {"title", "N+1: one query per order"},
-         {"evidence", {{"n", 200}, {"total_ms", 812.5}}},
-         {"fix", {{"django", "Order.objects.select_related('customer')"}}},
-         {"where", {{"table", "customers"}}}}}},
-      {"requests", 12}};
+  const tools::Json n_plus_one = {{"findings",
+                                   {{{"rule_id", "NPLUSONE_LOOP"},
+                                     {"severity", "critical"},
+                                     {"title", "N+1: one query per order"},
+                                     {"evidence", {{"n", 200}, {"total_ms", 812.5}}},
+                                     {"fix", {{"django", "Order.objects.select_related('customer')"}}},
+                                     {"where", {{"table", "customers"}}}}}},
+                                  {"requests", 12}};
   const auto r = call("create_perf_task", {{"findings", n_plus_one}, {"tool", "detect_n_plus_one"}, {"dry_run", true}});
   ASSERT_FALSE(r.is_error) << r.markdown;
   const std::string d = r.structured["description"];
@@ -285,7 +284,10 @@ TEST(CreatePerfTaskWithoutKey, SaysHowToConfigureOne) {
   EXPECT_THAT(r.markdown, HasSubstr("LINEAR_API_KEY"));
   EXPECT_THAT(r.markdown, HasSubstr("dry_run"));
   const auto f = call("find_perf_tasks", {{"query", "orders"}});
-  ASSERT_TRUE(f.is_error);
+  ASSERT_FALSE(f.is_error) << f.markdown;
+  EXPECT_EQ(f.structured["configured"], false);
+  EXPECT_TRUE(f.structured["tasks"].empty());
+  EXPECT_THAT(f.markdown, HasSubstr("not configured"));
   EXPECT_THAT(f.markdown, HasSubstr("LINEAR_API_KEY"));
 }
 
