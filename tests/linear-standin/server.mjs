@@ -19,6 +19,7 @@
 //   POST /_control/faults  {"key", "faults": [{"kind": "ratelimited"|"ratelimited429"|"error500"|"hang"
 //                           |"graphql_error", "field": "issueCreate" (optional: any operation),
 //                           "count": 1, "after_execute": false, "reset_ms": 300}]}
+//   POST /_control/set_state {"key", "identifier": "PERF-1", "state": "Done"}
 //   GET  /_control/state?key=...  issues, comments, labels, violations, requests
 //   GET  /_control/health
 //
@@ -398,6 +399,14 @@ function handleControl(req, res, url, body) {
   if (url.pathname === '/_control/faults') {
     ws.faults.push(...(input.faults ?? []));
     return send(res, 200, { ok: true, pending: ws.faults.length });
+  }
+  if (url.pathname === '/_control/set_state') {
+    // Moves an issue to a workflow state by name, as a person would in Linear.
+    const issue = ws.issues.find((i) => i.identifier === input.identifier);
+    const state = issue?.team.states.find((st) => st.name === input.state);
+    if (!state) return send(res, 404, { error: 'no such issue or state' });
+    issue.state = state;
+    return send(res, 200, { ok: true });
   }
   if (url.pathname === '/_control/state') {
     return send(res, 200, {

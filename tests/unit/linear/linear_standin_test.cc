@@ -154,6 +154,37 @@ TEST_F(LinearStandin, ADifferentProblemGetsItsOwnTask) {
   EXPECT_EQ(state()["issues"].size(), 2u);
 }
 
+TEST_F(LinearStandin, AClosedTaskDoesNotAbsorbANewReport) {
+  ASSERT_FALSE(call("create_perf_task", {{"findings", findings()}}).is_error);
+  control("/_control/set_state", {{"key", key_}, {"identifier", "PERF-1"}, {"state", "Done"}});
+  const auto r = call("create_perf_task", {{"findings", findings()}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  EXPECT_EQ(r.structured["action"], "created");
+  EXPECT_EQ(r.structured["identifier"], "PERF-2");
+  EXPECT_TRUE(state()["comments"].empty());
+}
+
+TEST_F(LinearStandin, TheStandinRejectsAndRecordsWhatBreaksLinearsSchema) {
+  // The guard every other test relies on: a wrong field or variable type fails.
+  const std::string other_key = key_ + "_invalid";
+  httplib::Client http(control_base_);
+  const httplib::Headers auth = {{"Authorization", other_key}};
+  const Json bad_field = {{"query", "query { teams { nodes { id keyy } } }"}};
+  auto res = http.Post("/graphql", auth, bad_field.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_THAT(res->body, HasSubstr("keyy"));
+  const Json bad_type = {{"query", "mutation M($input: IssueCreateInput!) { issueCreate(input: $input) { success } }"},
+                         {"variables", {{"input", {{"teamId", "x"}, {"estimate", 1.5}}}}}};
+  res = http.Post("/graphql", auth, bad_type.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  auto seen = http.Get("/_control/state?key=" + other_key);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(Json::parse(seen->body)["violations"].size(), 2u);
+  EXPECT_TRUE(state()["violations"].empty());
+}
+
 TEST_F(LinearStandin, DryRunSendsNothing) {
   const auto r = call("create_perf_task", {{"findings", findings()}, {"dry_run", true}});
   ASSERT_FALSE(r.is_error) << r.markdown;
