@@ -48,6 +48,8 @@ const std::string kSearchQuery =
     "query DbOptSearchIssues($term: String!, $filter: IssueFilter, $first: Int, $teamId: String) { "
     "searchIssues(term: $term, filter: $filter, first: $first, teamId: $teamId) { nodes { " +
     std::string(kIssueFields) + " } } }";
+const std::string kIssueComments =
+    "query DbOptIssueComments($id: String!) { issue(id: $id) { comments(first: 100) { nodes { id url body } } } }";
 const std::string kCommentCreate =
     "mutation DbOptCommentCreate($input: CommentCreateInput!) { "
     "commentCreate(input: $input) { success comment { id url } } }";
@@ -430,7 +432,15 @@ std::vector<Issue> LinearClient::search_issues(const std::string& team_id, const
 
 Comment LinearClient::add_comment(const std::string& issue_id, const std::string& body,
                                   const CancellationToken& cancel) {
-  Json data = impl_->run("comment", kCommentCreate, {{"input", {{"issueId", issue_id}, {"body", body}}}}, cancel);
+  // As with issues: a retry after a lost answer first looks for the comment.
+  auto already_added = [&]() -> std::optional<Json> {
+    Json data = impl_->run("comment lookup", kIssueComments, {{"id", issue_id}}, cancel);
+    for (const auto& c : data["issue"]["comments"]["nodes"])
+      if (c.value("body", "") == body) return Json{{"commentCreate", {{"success", true}, {"comment", c}}}};
+    return std::nullopt;
+  };
+  Json data = impl_->run("comment", kCommentCreate, {{"input", {{"issueId", issue_id}, {"body", body}}}}, cancel,
+                         already_added);
   const Json& c = data["commentCreate"]["comment"];
   return {c.value("id", ""), c.value("url", "")};
 }

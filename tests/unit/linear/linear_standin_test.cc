@@ -227,6 +227,16 @@ TEST_F(LinearStandin, ServerErrorAfterCreatingIsNotFiledTwice) {
   EXPECT_EQ(requests_for("issueCreate"), 1);
 }
 
+TEST_F(LinearStandin, ServerErrorAfterCommentingIsNotCommentedTwice) {
+  ASSERT_FALSE(call("create_perf_task", {{"findings", findings()}}).is_error);
+  faults({{{"kind", "error500"}, {"field", "commentCreate"}, {"after_execute", true}}});
+  const auto r = call("create_perf_task", {{"findings", findings()}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  EXPECT_EQ(r.structured["action"], "updated");
+  EXPECT_EQ(state()["comments"].size(), 1u);
+  EXPECT_EQ(requests_for("commentCreate"), 1);
+}
+
 TEST_F(LinearStandin, ServerErrorsThenSuccess) {
   faults({{{"kind", "error500"}, {"count", 2}}});
   const auto r = call("create_perf_task", {{"findings", findings()}});
