@@ -1,10 +1,11 @@
 #include "linear/linear_client.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -167,18 +168,24 @@ struct LinearClient::Impl {
     ++requests;
     // A cancelled call must not wait for Linear: stop() from another thread
     // shuts the socket down, and the request fails at once.
-    std::atomic<bool> answered{false};
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool answered = false;
     std::thread watcher([&] {
-      while (!answered.load()) {
+      std::unique_lock lock(mutex);
+      while (!wake.wait_for(lock, milliseconds(20), [&] { return answered; })) {
         if (cancel.cancelled()) {
           http.stop();
           return;
         }
-        std::this_thread::sleep_for(milliseconds(20));
       }
     });
     auto res = http.Post(endpoint.path, headers, body.dump(), "application/json");
-    answered = true;
+    {
+      std::lock_guard lock(mutex);
+      answered = true;
+    }
+    wake.notify_one();
     watcher.join();
     if (cancel.cancelled()) cancel.check();
     if (!res && cancel.expired())

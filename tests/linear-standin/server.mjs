@@ -369,7 +369,13 @@ async function handleGraphql(req, res, body) {
   const fields = rootFields(operation);
   ws.requests.push({ operation: operation.name?.value ?? null, fields });
 
+  // Like Linear: until the reset, every request of a limited key is limited again.
+  if (Date.now() < (ws.limitedUntil ?? 0)) {
+    ws.early_retries = (ws.early_retries ?? 0) + 1;
+    return send(res, ...faultAnswer({ kind: 'ratelimited', reset_ms: ws.limitedUntil - Date.now() }));
+  }
   const fault = takeFault(ws, fields);
+  if (fault?.kind.startsWith('ratelimited')) ws.limitedUntil = Date.now() + (fault.reset_ms ?? 300);
   const hang = () => {
     // Never answer; drop the socket after a minute so nothing leaks.
     setTimeout(() => res.destroy(), 60000).unref();
@@ -418,6 +424,7 @@ function handleControl(req, res, url, body) {
       violations: ws.violations,
       requests: ws.requests,
       pending_faults: ws.faults.length,
+      early_retries: ws.early_retries ?? 0,
     });
   }
   send(res, 404, { error: `unknown control path ${url.pathname}` });

@@ -205,6 +205,7 @@ TEST_F(LinearStandin, RateLimitedThenSucceedsWithExactlyOneIssue) {
   EXPECT_EQ(r.structured["action"], "created");
   EXPECT_EQ(state()["issues"].size(), 1u);
   EXPECT_EQ(requests_for("issueCreate"), 3);
+  EXPECT_EQ(state()["early_retries"], 0) << "retried before X-RateLimit-Requests-Reset";
 }
 
 TEST_F(LinearStandin, RateLimitOutlastingTheRetriesIsAClearError) {
