@@ -9,6 +9,7 @@ void register_builtin_tools(ToolRegistry& registry) {
   registry.add(make_detect_n_plus_one_tool());
   registry.add(make_tune_pool_tool());
   registry.add(make_create_perf_task_tool());
+  registry.add(make_find_perf_tasks_tool());
   registry.add(make_benchmark_query_tool());
   registry.add(make_start_session_tool());
   registry.add(make_session_report_tool());

@@ -10,6 +10,7 @@ Tool make_suggest_indexes_tool();
 Tool make_detect_n_plus_one_tool();
 Tool make_tune_pool_tool();
 Tool make_create_perf_task_tool();
+Tool make_find_perf_tasks_tool();
 Tool make_benchmark_query_tool();
 Tool make_start_session_tool();
 Tool make_session_report_tool();

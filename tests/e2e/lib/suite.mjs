@@ -33,6 +33,7 @@ export const SAMPLE_ARGUMENTS = {
     app: { instances: 2, processes_per_instance: 4, threads_per_process: 4 },
   },
   create_perf_task: { findings: 'Seq Scan on orders filters 99% of rows: add an index on customer_id.', dry_run: true },
+  find_perf_tasks: { query: 'seq scan orders' },
 };
 
 const TOOL_NAME_RE = /^[A-Za-z0-9_./-]{1,64}$/;
