@@ -11,6 +11,8 @@
 #include "linear/linear_client.h"
 #include "linear/perf_task.h"
 #include "tools/builtin_tools.h"
+#include "tools/session_report.h"
+#include "tools/session_store.h"
 
 namespace dbopt::tools {
 namespace {
@@ -238,7 +240,43 @@ const T* find_named(const std::vector<T>& items, const std::string& wanted) {
 
 constexpr const char* kPerformanceLabel = "performance";
 
-ToolResult run_create(const Json& args, ToolContext& ctx) {
+// `session`: the findings and measured figures of that session's report,
+// unless findings are given too (then the session only supplies the title).
+Json with_session_findings(const Json& args, ToolContext& ctx) {
+  if (!args.contains("session")) {
+    if (!args.contains("findings"))
+      throw Error(ErrorCode::invalid_argument, "create_perf_task needs `findings` or `session`; neither was given.",
+                  "Pass a tool's structured output as `findings`, or the id of an optimization session as `session`.");
+    return args;
+  }
+  const std::string id = args["session"];
+  const auto snapshot = ctx.sessions ? ctx.sessions->snapshot(id) : std::nullopt;
+  if (!snapshot)
+    throw Error(ErrorCode::invalid_argument, "Unknown session '" + id + "'.",
+                "Start one with start_session and pass its id; sessions end when the server restarts.");
+  Json out = args;
+  out.erase("session");
+  if (!out.contains("title") && !snapshot->title.empty()) out["title"] = snapshot->title;
+  if (out.contains("findings")) return out;
+  const SessionReport report = render_session_report(*snapshot);
+  if (report.structured["findings"].empty()) {
+    out["findings"] = report.markdown;  // nothing rule-based: file the write-up itself
+    return out;
+  }
+  Json from_session = {{"tool", "session_report"}, {"findings", report.structured["findings"]}};
+  for (const auto& b : report.structured["benchmarks"]) {
+    if (b["evidence"] != "measured" || !b.contains("after")) continue;
+    from_session["measured median before (ms)"] = b["before"];
+    from_session["measured median after (ms)"] = b["after"];
+    if (!out.contains("sql")) out["sql"] = b["query"];
+    break;
+  }
+  out["findings"] = from_session;
+  return out;
+}
+
+ToolResult run_create(const Json& call_args, ToolContext& ctx) {
+  const Json args = with_session_findings(call_args, ctx);
   const linear::TaskInput input = read_input(args);
   const linear::PerfTask task = linear::compose_task(input);
   const auto& settings = ctx.settings.linear;
@@ -394,9 +432,9 @@ Tool make_create_perf_task_tool() {
       "state": {"type": "string", "minLength": 1, "description": "Workflow state name (e.g. Todo); the team's default when absent."},
       "assignee_id": {"type": "string", "minLength": 1, "description": "Linear user id to assign."},
       "estimate": {"type": "integer", "minimum": 0, "maximum": 64},
-      "dry_run": {"type": "boolean", "default": false, "description": "Return the exact title and description without calling Linear."}
+      "dry_run": {"type": "boolean", "default": false, "description": "Return the exact title and description without calling Linear."},
+      "session": {"type": "string", "minLength": 1, "description": "An optimization session (start_session): files its report's findings and measured before/after figures when `findings` is absent."}
     },
-    "required": ["findings"],
     "additionalProperties": false
   })json");
   tool.output_schema = Json::parse(R"json({
@@ -422,6 +460,7 @@ Tool make_create_perf_task_tool() {
     "required": ["action", "title", "description", "fingerprint", "priority", "team", "labels", "rule_ids", "notes"]
   })json");
   tool.annotations = {.read_only = false, .destructive = false, .idempotent = true, .open_world = true};
+  tool.reads_session = true;  // files the session's report
   tool.handler = run_create;
   return tool;
 }

@@ -1,0 +1,157 @@
+// Optimization sessions: the store, the registry's recording, and a whole
+// session on the test databases whose report holds that run's own numbers.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "core/pg/database_pool.h"
+#include "knowledge/rule_book.h"
+#include "tests/unit/pg/pg_test_env.h"
+#include "tools/builtin_tools.h"
+#include "tools/session_store.h"
+#include "tools/tool_registry.h"
+
+namespace dbopt::tools {
+namespace {
+
+using ::testing::HasSubstr;
+
+SessionEntry entry(const std::string& tool) {
+  return {.tool = tool, .arguments = {}, .structured = {}, .markdown = "", .is_error = false, .at = {}};
+}
+
+TEST(SessionStore, RecordsInOrderAndForgetsTheLeastRecentlyUsed) {
+  SessionStore store(/*max_sessions=*/2, /*max_entries=*/3);
+  const std::string a = store.create("a");
+  const std::string b = store.create("b");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.size(), 34u) << "s_ and 128 random bits in hex";
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(store.record(a, entry("t" + std::to_string(i))));
+  const auto snap = store.snapshot(a);
+  ASSERT_TRUE(snap);
+  std::vector<std::string> tools;
+  for (const auto& e : snap->entries) tools.push_back(e.tool);
+  EXPECT_EQ(tools, (std::vector<std::string>{"t0", "t2", "t3"})) << "the first call stays, the oldest after it goes";
+  EXPECT_EQ(snap->dropped_entries, 1u);
+  // a was used last: a third session pushes b out.
+  store.create("c");
+  EXPECT_TRUE(store.exists(a));
+  EXPECT_FALSE(store.exists(b));
+  EXPECT_FALSE(store.record(b, entry("late")));
+}
+
+TEST(SessionRegistry, SessionArgumentIsAddedRecordedAndHiddenFromTheHandler) {
+  ToolRegistry registry;
+  Tool echo;
+  echo.name = "echo";
+  echo.title = "Echo";
+  echo.description = "Returns its arguments.";
+  echo.input_schema = {
+      {"type", "object"}, {"properties", {{"x", {{"type", "integer"}}}}}, {"additionalProperties", false}};
+  echo.handler = [](const Json& args, ToolContext&) { return ToolResult{.structured = args, .markdown = args.dump()}; };
+  registry.add(echo);
+  EXPECT_TRUE(registry.find("echo")->input_schema["properties"].contains("session"));
+
+  Settings settings;
+  CancellationToken cancel;
+  SessionStore store;
+  ToolContext ctx{.settings = settings, .cancel = cancel, .sessions = &store};
+  const std::string id = store.create("t");
+  const ToolResult r = registry.call("echo", {{"x", 1}, {"session", id}}, ctx);
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  EXPECT_EQ(r.structured, Json({{"x", 1}})) << "the handler does not see `session`";
+  const auto snap = store.snapshot(id);
+  ASSERT_EQ(snap->entries.size(), 1u);
+  EXPECT_EQ(snap->entries[0].tool, "echo");
+  EXPECT_EQ(snap->entries[0].arguments, Json({{"x", 1}}));
+
+  const ToolResult unknown = registry.call("echo", {{"x", 1}, {"session", "s_nope"}}, ctx);
+  ASSERT_TRUE(unknown.is_error);
+  EXPECT_THAT(unknown.markdown, HasSubstr("start_session"));
+  EXPECT_EQ(registry.call("echo", {{"x", 1}}, ctx).is_error, false);
+  EXPECT_EQ(store.snapshot(id)->entries.size(), 1u) << "a call without `session` is not recorded";
+}
+
+class SessionLive : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DBOPT_REQUIRE_TEST_DATABASE();
+    settings_ = pg::testing::test_settings();
+    pool_ = std::make_unique<pg::DatabasePool>(settings_);
+    register_builtin_tools(registry_);
+    rules_ = knowledge::RuleBook::load_directory(DBOPT_SOURCE_DIR "/knowledge/rules");
+  }
+  ToolResult call(const std::string& tool, const Json& args) {
+    CancellationToken cancel;
+    ToolContext ctx{
+        .settings = settings_, .cancel = cancel, .databases = pool_.get(), .rules = &rules_, .sessions = &sessions_};
+    return registry_.call(tool, args, ctx);
+  }
+  Settings settings_;
+  std::unique_ptr<pg::DatabasePool> pool_;
+  ToolRegistry registry_;
+  knowledge::RuleBook rules_;
+  SessionStore sessions_;
+};
+
+std::string fixed3(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", v);
+  return text;
+}
+
+TEST_F(SessionLive, ExplainMeasureReportAndFileFromOneSession) {
+  const ToolResult started = call("start_session", {{"title", "Slow product lookups"}});
+  ASSERT_FALSE(started.is_error) << started.markdown;
+  const std::string id = started.structured["session"];
+  const std::string sql = "SELECT sum(quantity) FROM order_items WHERE product_id = 17";
+
+  const ToolResult explained =
+      call("explain_query", {{"sql", sql}, {"database", "scratch"}, {"analyze", true}, {"session", id}});
+  ASSERT_FALSE(explained.is_error) << explained.markdown;
+  const ToolResult measured = call(
+      "benchmark_query", {{"sql", sql},
+                          {"database", "scratch"},
+                          {"runs", 3},
+                          {"candidate_indexes", {"CREATE INDEX session_items_product ON order_items (product_id)"}},
+                          {"session", id}});
+  ASSERT_FALSE(measured.is_error) << measured.markdown;
+
+  const ToolResult report = call("session_report", {{"session", id}});
+  ASSERT_FALSE(report.is_error) << report.markdown;
+  EXPECT_EQ(report.structured["calls"], 2);
+  EXPECT_EQ(report.structured["tools_used"], Json({{"benchmark_query", 1}, {"explain_query", 1}}));
+  const std::string& md = report.markdown;
+  EXPECT_THAT(md, HasSubstr("# Performance report: Slow product lookups"));
+  EXPECT_THAT(md, HasSubstr("## Performance analysis"));
+  // The measured figures of this run, as the benchmark reported them.
+  EXPECT_THAT(md, HasSubstr(fixed3(measured.structured["timings_ms"]["median"]) + " ms"));
+  EXPECT_THAT(md, HasSubstr(fixed3(measured.structured["after"]["timings_ms"]["median"]) + " ms"));
+  char execution[32];
+  std::snprintf(execution, sizeof execution, "%.2f ms measured",
+                explained.structured["plan_summary"]["execution_time_ms"].get<double>());
+  EXPECT_THAT(md, HasSubstr(execution));
+  EXPECT_THAT(md, HasSubstr("CREATE INDEX session_items_product ON order_items (product_id);"));
+  EXPECT_THAT(md, HasSubstr("FROM pg_stat_statements"));
+  EXPECT_THAT(md, HasSubstr("indexrelname IN ('session_items_product')"));
+  ASSERT_FALSE(explained.structured["findings"].empty()) << explained.markdown;
+  const std::string rule = explained.structured["findings"][0]["rule_id"];
+  EXPECT_THAT(md, HasSubstr("`" + rule + "`"));
+  const Json& bench = report.structured["benchmarks"][0];
+  EXPECT_EQ(bench["evidence"], "measured");
+  EXPECT_EQ(bench["before"], measured.structured["timings_ms"]["median"]);
+
+  // The same report as a task, without Linear.
+  const ToolResult task = call("create_perf_task", {{"session", id}, {"dry_run", true}});
+  ASSERT_FALSE(task.is_error) << task.markdown;
+  EXPECT_EQ(task.structured["title"], "Slow product lookups");
+  const std::string description = task.structured["description"];
+  EXPECT_THAT(description, HasSubstr(rule));
+  EXPECT_THAT(description, HasSubstr("measured median before (ms)"));
+  EXPECT_THAT(description, HasSubstr(sql));
+  EXPECT_EQ(sessions_.snapshot(id)->entries.back().tool, "create_perf_task") << "filing is part of the session";
+}
+
+}  // namespace
+}  // namespace dbopt::tools
