@@ -495,6 +495,9 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                    ", fleet " + std::to_string(*z.fleet_connections_at_max) + ")";
     }
     z.server_pool = pool;
+    if (d.topology == Topology::supavisor && d.mode == PoolMode::transaction)
+      d.notes.push_back("Set the Pool Size of Supabase's pooler (Database settings, connection pooling) to " +
+                        std::to_string(pool) + ": it is the server-side pool of transaction mode.");
     z.steps.push_back({"server_pool",
                        "Server connections for the app's pool",
                        static_cast<double>(pool),
