@@ -794,8 +794,8 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
     }
   }
 
-  {
-    const ConnectionStrings strings = connection_strings(d);
+  // Only when there is a choice of address: pooled for the app, direct for sessions.
+  if (const ConnectionStrings strings = connection_strings(d); strings.pooled != strings.direct) {
     report.add("POOL_CONNECTION_STRING", {{"via", strings.via}, {"pooled", strings.pooled}, {"direct", strings.direct}},
                "connection string");
   }
