@@ -495,6 +495,21 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                    ", fleet " + std::to_string(*z.fleet_connections_at_max) + ")";
     }
     z.server_pool = pool;
+    if (d.topology == Topology::rds_proxy && d.mode == PoolMode::transaction && z.server_max_connections) {
+      // RDS Proxy sizes its pool as a percentage of max_connections.
+      const int percent = std::min(100, ceil_int(100.0 * pool / *z.server_max_connections));
+      z.steps.push_back({"rds_proxy_max_connections_percent",
+                         "RDS Proxy MaxConnectionsPercent",
+                         static_cast<double>(percent),
+                         "percent",
+                         "ceil(100 x " + std::to_string(pool) + " / max_connections " +
+                             std::to_string(*z.server_max_connections) + ") = " + std::to_string(percent) +
+                             " (the default " +
+                             std::to_string(platform->max_connections_percent_default.value_or(100)) +
+                             " lets the proxy take every connection)",
+                         "POOL_CORE_BOUND",
+                         {{"server_pool", pool}, {"max_connections", *z.server_max_connections}}});
+    }
     if (d.topology == Topology::supavisor && d.mode == PoolMode::transaction)
       d.notes.push_back("Set the Pool Size of Supabase's pooler (Database settings, connection pooling) to " +
                         std::to_string(pool) + ": it is the server-side pool of transaction mode.");
@@ -681,6 +696,8 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                      .workload = server.workload,
                      .storage = server.storage};
     d.memory_settings = pgtune(tune, tune_rule);
+    if (!max_connections)
+      d.notes.push_back("The memory settings assume max_connections 100 (not known): give server.max_connections.");
     const auto setting = [&](const std::string& name) {
       for (const auto& s : d.memory_settings)
         if (s.name == name) return s;

@@ -62,8 +62,8 @@ TEST(LiveMode, ReadingsMatchWhatIsReallyThereUnderAPgbenchLoad) {
   // mode each holds a server connection, idle in transaction.
   std::vector<std::unique_ptr<PgConnection>> held;
   for (int i = 0; i < kHeld; ++i) {
-    held.push_back(std::make_unique<PgConnection>(env_or_empty("DBOPT_TEST_PGBOUNCER_URL") +
-                                                  "?application_name=" + app_name));
+    held.push_back(
+        std::make_unique<PgConnection>(env_or_empty("DBOPT_TEST_PGBOUNCER_URL") + "?application_name=" + app_name));
     held.back()->query("BEGIN");
     held.back()->query("SELECT 1");
   }
@@ -71,12 +71,13 @@ TEST(LiveMode, ReadingsMatchWhatIsReallyThereUnderAPgbenchLoad) {
 
   Settings settings = live_settings();
   pg::DatabasePool databases(settings);
-  const auto result = call_tune_pool({{"platform", "pgbouncer"},
-                                      {"database", "default"},
-                                      {"pgbouncer_admin_url", env_or_empty("DBOPT_TEST_PGBOUNCER_ADMIN_URL")},
-                                      {"server", {{"cores", 2}}},
-                                      {"app", {{"instances", 1}, {"processes_per_instance", 2}, {"threads_per_process", 2}}}},
-                                     databases, settings);
+  const auto result =
+      call_tune_pool({{"platform", "pgbouncer"},
+                      {"database", "default"},
+                      {"pgbouncer_admin_url", env_or_empty("DBOPT_TEST_PGBOUNCER_ADMIN_URL")},
+                      {"server", {{"cores", 2}}},
+                      {"app", {{"instances", 1}, {"processes_per_instance", 2}, {"threads_per_process", 2}}}},
+                     databases, settings);
   ASSERT_FALSE(result.is_error) << result.markdown;
   ASSERT_TRUE(result.structured.contains("live")) << result.structured.dump();
   const Json& server = result.structured["live"]["server"];
@@ -177,9 +178,10 @@ TEST(LiveMode, UnknownDatabaseAndUnreachablePgBouncerNameTheField) {
   auto r = call_tune_pool({{"platform", "self_hosted"}, {"database", "nope"}}, databases, settings);
   ASSERT_TRUE(r.is_error);
   EXPECT_NE(r.markdown.find("database"), std::string::npos) << r.markdown;
-  r = call_tune_pool({{"platform", "pgbouncer"},
-                      {"pgbouncer_admin_url", "postgresql://u:secretpw@127.0.0.1:" + std::to_string(free_port()) + "/pgbouncer"}},
-                     databases, settings);
+  r = call_tune_pool(
+      {{"platform", "pgbouncer"},
+       {"pgbouncer_admin_url", "postgresql://u:secretpw@127.0.0.1:" + std::to_string(free_port()) + "/pgbouncer"}},
+      databases, settings);
   ASSERT_TRUE(r.is_error);
   EXPECT_NE(r.markdown.find("pgbouncer_admin_url"), std::string::npos) << r.markdown;
   EXPECT_EQ(r.markdown.find("secretpw"), std::string::npos) << r.markdown;

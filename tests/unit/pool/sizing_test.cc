@@ -333,3 +333,39 @@ TEST(PgTune, WorkMemHasAFloor) {
 
 }  // namespace
 }  // namespace dbopt::pool
+
+namespace dbopt::pool {
+namespace {
+
+TEST(Sizing, RdsProxyGetsItsMaxConnectionsPercent) {
+  PoolInputs in;
+  in.platform = "rds_proxy";
+  in.server.cores = 4;      // core bound 9
+  in.server.memory_gb = 2;  // 2147483648 / 9531392 = 225
+  in.app.instances = 10;
+  in.app.processes_per_instance = 4;
+  in.app.threads_per_process = 8;  // 320 > 217
+  auto d = testing::design(in);
+  EXPECT_EQ(d.mode, PoolMode::transaction);
+  EXPECT_EQ(*d.sizing.server_max_connections, 225);
+  const SizingStep* s = testing::step(d, "rds_proxy_max_connections_percent");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->value, 4);  // ceil(100 x 9 / 225)
+}
+
+TEST(Sizing, SupabasePoolSizeIsNamed) {
+  PoolInputs in;
+  in.platform = "supabase";
+  in.server.compute_size = "XL";  // 4 vCPUs: core bound 9
+  in.app.instances = 2;
+  in.app.processes_per_instance = 2;
+  in.app.threads_per_process = 4;
+  auto d = testing::design(in);
+  EXPECT_EQ(*d.sizing.server_pool, 9);
+  bool named = false;
+  for (const auto& n : d.notes) named |= n.find("Pool Size") != std::string::npos && n.find(" 9:") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
+}  // namespace
+}  // namespace dbopt::pool
