@@ -150,7 +150,11 @@ Json live_json(const pool::LiveState& live) {
     for (const auto& p : live.pgbouncer->pools) pools.push_back(p.columns);
     Json stats = Json::array();
     for (const auto& row : live.pgbouncer->stats) stats.push_back(row);
-    out["pgbouncer"] = {{"address", live.pgbouncer->address}, {"pools", pools}, {"stats", stats}};
+    out["pgbouncer"] = {{"address", live.pgbouncer->address},
+                        {"version", live.pgbouncer->version},
+                        {"pools", pools},
+                        {"stats", stats},
+                        {"config", live.pgbouncer->config}};
   }
   return out;
 }
@@ -229,6 +233,12 @@ std::string render_markdown(const PoolDesign& d, const Json& structured) {
       }
     }
     if (live.contains("pgbouncer")) {
+      const Json& config = live["pgbouncer"]["config"];
+      const auto setting = [&](const char* k) { return config.contains(k) ? config[k].get<std::string>() : "?"; };
+      o << "\nPgBouncer " << live["pgbouncer"]["version"].get<std::string>() << " at "
+        << live["pgbouncer"]["address"].get<std::string>() << ": pool_mode " << setting("pool_mode")
+        << ", default_pool_size " << setting("default_pool_size") << ", max_client_conn " << setting("max_client_conn")
+        << ".\n";
       o << "\nPgBouncer " << live["pgbouncer"]["address"].get<std::string>()
         << " (SHOW POOLS):\n\n| database | user | cl_active | cl_waiting | sv_active | sv_idle | sv_used | maxwait |\n"
         << "| --- | --- | --- | --- | --- | --- | --- | --- |\n";

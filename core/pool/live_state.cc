@@ -152,6 +152,12 @@ PgBouncerState read_pgbouncer_state(const std::string& admin_url, int connect_ti
     state.pools.push_back(std::move(pool));
   }
   state.stats = show("SHOW STATS");
+  for (auto& row : show("SHOW CONFIG")) state.config[row["key"]] = row["value"];
+  for (auto& row : show("SHOW VERSION")) {
+    // "PgBouncer 1.18.0" -> "1.18.0"
+    const std::string text = row["version"];
+    state.version = text.substr(text.find_last_of(' ') + 1);
+  }
   return state;
 }
 

@@ -6,8 +6,8 @@
 // state and application (pg_stat_activity, dbopt's own session excluded),
 // idle-in-transaction sessions and the oldest open transactions.
 // read_pgbouncer_state() connects to PgBouncer's admin console with plain
-// libpq (it speaks only the simple query protocol) and runs SHOW POOLS and
-// SHOW STATS, which change nothing. Both throw dbopt::Error: not_found for an
+// libpq (it speaks only the simple query protocol) and runs SHOW POOLS,
+// SHOW STATS, SHOW CONFIG and SHOW VERSION, which change nothing. Both throw dbopt::Error: not_found for an
 // unknown database name, unavailable when the server cannot be reached,
 // invalid_argument for a malformed admin address.
 // Thread-safe (no shared state).
@@ -70,6 +70,8 @@ struct PgBouncerState {
   std::string address;  // the admin address, password masked
   std::vector<PgBouncerPool> pools;
   std::vector<std::map<std::string, std::string>> stats;  // SHOW STATS rows
+  std::map<std::string, std::string> config;              // SHOW CONFIG: key -> value
+  std::string version;                                    // SHOW VERSION: "1.18.0"
 };
 
 struct LiveState {

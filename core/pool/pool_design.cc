@@ -184,7 +184,8 @@ std::vector<std::string> pool_rule_ids() {
           "POOL_LIVE_IDLE_IN_TRANSACTION",
           "POOL_LIVE_LONG_TRANSACTION",
           "POOL_LIVE_CLIENTS_WAITING",
-          "POOL_LIVE_NO_IDLE_TIMEOUT"};
+          "POOL_LIVE_NO_IDLE_TIMEOUT",
+          "POOL_LIVE_PGBOUNCER_CONFIG"};
 }
 
 PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, const knowledge::RuleBook& rules,
@@ -627,6 +628,11 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                "sizing",
                {{"fleet_connections_at_max", *z.fleet_connections_at_max}, {"limit", *z.pooler_client_limit}});
 
+  // The PgBouncer version: as given, else as the live admin console says.
+  std::optional<std::string> pgbouncer_version = server.pgbouncer_version;
+  if (!pgbouncer_version && live && live->pgbouncer && !live->pgbouncer->version.empty())
+    pgbouncer_version = live->pgbouncer->version;
+
   // What breaks under transaction pooling, for this app.
   if (d.mode == PoolMode::transaction) {
     const TemplateValues where{{"direct", direct_address(d)}, {"pooler", pooler_name(d)}};
@@ -645,12 +651,12 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
       if (d.topology == Topology::neon_pooler) {
         fires = false;  // Neon's PgBouncer tracks protocol-level prepared statements
       } else if (d.topology == Topology::pgbouncer) {
-        if (server.pgbouncer_version && version_at_least(*server.pgbouncer_version, 1, 21)) {
+        if (pgbouncer_version && version_at_least(*pgbouncer_version, 1, 21)) {
           fires = false;  // the generated pgbouncer.ini sets max_prepared_statements
         } else {
-          state = server.pgbouncer_version ? "PgBouncer " + *server.pgbouncer_version + " cannot track them (1.21+ can)"
-                                           : "PgBouncer tracks them only from 1.21 with max_prepared_statements > 0 "
-                                             "(server.pgbouncer_version was not given)";
+          state = pgbouncer_version ? "PgBouncer " + *pgbouncer_version + " cannot track them (1.21+ can)"
+                                    : "PgBouncer tracks them only from 1.21 with max_prepared_statements > 0 "
+                                      "(server.pgbouncer_version was not given)";
           fix =
               "Upgrade PgBouncer to 1.21 or later and set `max_prepared_statements = 200` (the pgbouncer.ini below "
               "has it, commented out until you upgrade); until then turn them off in the driver (psycopg 3: "
@@ -794,6 +800,31 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
     if (timeout != live_server->settings.end() && timeout->second == "0")
       report.add("POOL_LIVE_NO_IDLE_TIMEOUT", {{"database", live_server->database}}, "pg_settings", {},
                  EvidenceSource::measured);
+  }
+  // The running PgBouncer against the design.
+  if (live && live->pgbouncer && d.pgbouncer_to_run && !live->pgbouncer->config.empty()) {
+    const auto& config = live->pgbouncer->config;
+    const auto value = [&](const char* key) {
+      auto it = config.find(key);
+      return it == config.end() ? std::string() : it->second;
+    };
+    std::string differences, wanted;
+    const auto differ = [&](const std::string& key, const std::string& live_value, const std::string& design_value) {
+      differences += (differences.empty() ? "" : ", ") + key + " = " + live_value;
+      wanted += (wanted.empty() ? "" : ", ") + key + " = " + design_value;
+    };
+    if (!value("pool_mode").empty() && value("pool_mode") != to_string(d.mode))
+      differ("pool_mode", value("pool_mode"), to_string(d.mode));
+    if (z.default_pool_size && !value("default_pool_size").empty() &&
+        value("default_pool_size") != std::to_string(*z.default_pool_size))
+      differ("default_pool_size", value("default_pool_size"), std::to_string(*z.default_pool_size));
+    if (z.max_client_conn && !value("max_client_conn").empty() &&
+        std::atoi(value("max_client_conn").c_str()) < *z.max_client_conn)
+      differ("max_client_conn", value("max_client_conn"), std::to_string(*z.max_client_conn));
+    if (!differences.empty())
+      report.add("POOL_LIVE_PGBOUNCER_CONFIG",
+                 {{"differences", differences}, {"wanted", wanted}, {"address", live->pgbouncer->address}},
+                 "SHOW CONFIG", {}, EvidenceSource::measured);
   }
   if (live && live->pgbouncer) {
     const double max_wait = report.threshold("POOL_LIVE_CLIENTS_WAITING", "max_wait_s");

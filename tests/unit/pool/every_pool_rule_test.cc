@@ -237,6 +237,20 @@ const std::vector<Case>& cases() {
        }},
       {"POOL_LIVE_CLIENTS_WAITING", true, "3 waiting", plain, [] { return live_bouncer(3, 2); }},
       {"POOL_LIVE_CLIENTS_WAITING", false, "none waiting", plain, [] { return live_bouncer(0, 0); }},
+      {"POOL_LIVE_PGBOUNCER_CONFIG", true, "session mode and pool 20 where the design wants transaction and 9",
+       with(small, [](auto& in) { in.platform = "pgbouncer"; }),
+       [] {
+         LiveState live = live_bouncer(0, 0);
+         live.pgbouncer->config = {{"pool_mode", "session"}, {"default_pool_size", "20"}, {"max_client_conn", "100"}};
+         return live;
+       }},
+      {"POOL_LIVE_PGBOUNCER_CONFIG", false, "as designed", with(small, [](auto& in) { in.platform = "pgbouncer"; }),
+       [] {
+         LiveState live = live_bouncer(0, 0);
+         // small fleet: 8 app connections, core bound 9 -> pool 9; clients ceil(8 x 1.25) = 10
+         live.pgbouncer->config = {{"pool_mode", "transaction"}, {"default_pool_size", "9"}, {"max_client_conn", "100"}};
+         return live;
+       }},
       {"POOL_LIVE_NO_IDLE_TIMEOUT", true, "timeout 0", plain,
        [] { return live_server([](ServerState& s) { s.settings["idle_in_transaction_session_timeout"] = "0"; }); }},
       {"POOL_LIVE_NO_IDLE_TIMEOUT", false, "timeout 60 s", plain, [] { return live_server([](ServerState&) {}); }},

@@ -130,6 +130,23 @@ TEST(LiveMode, ReadingsMatchWhatIsReallyThereUnderAPgbenchLoad) {
               column(*pool, "cl_active") + column(*pool, "cl_waiting"));
   }
   EXPECT_FALSE(result.structured["live"]["pgbouncer"]["stats"].empty());
+  // SHOW CONFIG and SHOW VERSION as the console says them; the test PgBouncer
+  // runs default_pool_size 10 where this design (2 cores) wants 5.
+  const Json& config = result.structured["live"]["pgbouncer"]["config"];
+  for (auto& row : admin.query("SHOW CONFIG"))
+    if (row["key"] == "default_pool_size" || row["key"] == "pool_mode") EXPECT_EQ(config[row["key"]], row["value"]);
+  EXPECT_NE(admin.scalar("SHOW VERSION").find(result.structured["live"]["pgbouncer"]["version"].get<std::string>()),
+            std::string::npos);
+  bool config_finding = false;
+  for (const auto& f : result.structured["findings"])
+    if (f["rule_id"] == "POOL_LIVE_PGBOUNCER_CONFIG") {
+      config_finding = true;
+      EXPECT_NE(
+          f["summary"].get<std::string>().find("default_pool_size = " + config["default_pool_size"].get<std::string>()),
+          std::string::npos)
+          << f.dump();
+    }
+  EXPECT_EQ(config_finding, config["default_pool_size"] != "5");
   EXPECT_EQ(result.structured["live"]["pgbouncer"]["address"].get<std::string>().find(
                 conninfo(env_or_empty("DBOPT_TEST_PGBOUNCER_ADMIN_URL")).at("password")),
             std::string::npos)
