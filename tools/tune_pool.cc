@@ -200,6 +200,9 @@ std::string render_markdown(const PoolDesign& d, const Json& structured) {
   if (config.contains("django_settings"))
     o << "\nDjango `settings.py` (`POOL_DJANGO_SETTINGS`):\n\n```python\n"
       << config["django_settings"]["text"].get<std::string>() << "```\n";
+  if (config.contains("generic_pool"))
+    o << "\nApp pool per process (`" << config["generic_pool"]["rule_id"].get<std::string>() << "`):\n\n```ini\n"
+      << config["generic_pool"]["text"].get<std::string>() << "```\n";
   if (config.contains("pgbouncer_ini"))
     o << "\n`pgbouncer.ini` (`POOL_PGBOUNCER_SIZING`):\n\n```ini\n"
       << config["pgbouncer_ini"]["text"].get<std::string>() << "```\n";
@@ -312,6 +315,8 @@ ToolResult run_tune_pool(const Json& args, ToolContext& ctx) {
   if (inputs.app.framework == pool::Framework::django)
     config["django_settings"] = {{"rule_id", "POOL_DJANGO_SETTINGS"},
                                  {"text", pool::django_databases(d, inputs, *ctx.rules)}};
+  else
+    config["generic_pool"] = {{"rule_id", d.mode_rule_id}, {"text", pool::generic_pool_settings(d, inputs)}};
   if (d.pgbouncer_to_run)
     config["pgbouncer_ini"] = {{"rule_id", "POOL_PGBOUNCER_SIZING"},
                                {"text", pool::pgbouncer_ini(d, {}, inputs.server.pgbouncer_version)}};
@@ -377,6 +382,8 @@ Json output_schema() {
         "django_settings": {"type": "object", "properties": {"rule_id": {"type": "string"}, "text": {"type": "string"}},
           "required": ["rule_id", "text"]},
         "pgbouncer_ini": {"type": "object", "properties": {"rule_id": {"type": "string"}, "text": {"type": "string"}},
+          "required": ["rule_id", "text"]},
+        "generic_pool": {"type": "object", "properties": {"rule_id": {"type": "string"}, "text": {"type": "string"}},
           "required": ["rule_id", "text"]}},
         "required": ["connection_strings"]},
       "memory_settings": {"type": "object", "properties": {

@@ -132,7 +132,8 @@ std::string django_databases(const PoolDesign& d, const PoolInputs& in, const kn
   const knowledge::Rule& rule = rules.rule("POOL_DJANGO_SETTINGS");
   const int connect_timeout = static_cast<int>(rule.threshold("connect_timeout_s"));
   const int statement_timeout = static_cast<int>(rule.threshold("statement_timeout_ms"));
-  const int conn_max_age = static_cast<int>(rule.threshold("conn_max_age_s"));
+  // Django's docs: under ASGI persistent connections are not reused safely; pool instead.
+  const int conn_max_age = in.app.async_workers ? 0 : static_cast<int>(rule.threshold("conn_max_age_s"));
   const auto [pooled, direct] = addresses(d, t);
   const bool pooled_txn = d.mode == PoolMode::transaction;
   const bool django_51 = in.app.django_version && version_at_least(*in.app.django_version, 5, 1);
@@ -205,6 +206,27 @@ std::string django_databases(const PoolDesign& d, const PoolInputs& in, const kn
       << "    },\n";
   }
   o << "}\n";
+  return o.str();
+}
+
+std::string generic_pool_settings(const PoolDesign& d, const PoolInputs& in) {
+  const auto [pooled, direct] = addresses(d, ConnectionTarget{});
+  const int per_process = d.sizing.pool_per_process.value_or(in.app.threads_per_process.value_or(1));
+  std::ostringstream o;
+  o << "# App-side pool per process, by dbopt tune_pool: " << d.platform_name << ", " << to_string(d.mode)
+    << " pooling.\n"
+    << "# Rules: " << d.mode_rule_id << ", POOL_CORE_BOUND.\n"
+    << "url = " << uri(pooled, false) << "\n"
+    << "# A fixed-size pool (min = max) avoids connection storms at peaks (HikariCP's advice).\n"
+    << "max_pool_size = " << per_process << "\n"
+    << "min_idle = " << per_process << "\n"
+    << "# Fail fast when the pool is exhausted instead of queueing forever.\n"
+    << "connection_timeout_ms = 5000\n"
+    << "# Recycle connections before the pooler or server drops idle ones (PgBouncer server_idle_timeout 600 s).\n"
+    << "max_lifetime_ms = 540000\n";
+  if (d.mode == PoolMode::transaction)
+    o << "# Transaction pooling: no session state (SET, LISTEN, advisory locks) outside a transaction;\n"
+      << "# protocol prepared statements only where the pooler tracks them.\n";
   return o.str();
 }
 

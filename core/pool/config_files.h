@@ -52,4 +52,8 @@ std::string pgbouncer_ini(const PoolDesign& design, const ConnectionTarget& targ
 std::string django_databases(const PoolDesign& design, const PoolInputs& inputs, const knowledge::RuleBook& rules,
                              const ConnectionTarget& target = {});
 
+// For framework "generic": the app-side pool per process as key = value
+// lines (HikariCP / SQLAlchemy / node-postgres take the same four numbers).
+std::string generic_pool_settings(const PoolDesign& design, const PoolInputs& inputs);
+
 }  // namespace dbopt::pool

@@ -866,6 +866,10 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
           "With Django 5.1+ and psycopg 3, the OPTIONS pool shown in the comment replaces CONN_MAX_AGE (which must "
           "then be 0). ATOMIC_REQUESTS is a consistency/latency trade-off: it holds one transaction per view.";
     }
+    if (app.async_workers)
+      advice +=
+          " Under ASGI, Django does not reuse connections across async requests: CONN_MAX_AGE is 0 in the "
+          "block below, and the pooler (or Django 5.1's pool) does the reuse.";
     report.add("POOL_DJANGO_SETTINGS", {{"summary", summary}, {"advice", advice}}, "Django settings");
   }
 

@@ -142,5 +142,31 @@ TEST(TunePoolTool, WarnsWhenTheFleetAtAutoscaleMaxExceedsTheServer) {
   EXPECT_NE(r.markdown.find("640"), std::string::npos);
 }
 
+TEST(TunePoolTool, GenericFrameworkGetsAnAppPoolBlock) {
+  // Direct on 100 connections: 92 usable, core bound 9; 2 x 2 x 8 = 32 fit.
+  const ToolResult r = call({{"platform", "self_hosted"},
+                             {"framework", "generic"},
+                             {"server", {{"cores", 4}, {"max_connections", 100}}},
+                             {"app", {{"instances", 2}, {"processes_per_instance", 2}, {"threads_per_process", 8}}}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  const Json& config = r.structured["config"];
+  EXPECT_FALSE(config.contains("django_settings"));
+  ASSERT_TRUE(config.contains("generic_pool"));
+  EXPECT_NE(config["generic_pool"]["text"].get<std::string>().find("max_pool_size = 8"), std::string::npos)
+      << config["generic_pool"]["text"];
+}
+
+TEST(TunePoolTool, AsyncDjangoDoesNotKeepPersistentConnections) {
+  const ToolResult r =
+      call({{"platform", "neon"},
+            {"server", {{"compute_size", "0.25 CU"}}},
+            {"app",
+             {{"instances", 4}, {"processes_per_instance", 4}, {"threads_per_process", 8}, {"async_workers", true}}}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  const std::string django = r.structured["config"]["django_settings"]["text"];
+  EXPECT_NE(django.find("\"CONN_MAX_AGE\": 0,"), std::string::npos) << django;
+  EXPECT_EQ(django.find("\"CONN_MAX_AGE\": 600"), std::string::npos) << django;
+}
+
 }  // namespace
 }  // namespace dbopt::tools
