@@ -419,9 +419,26 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
   // platform's app address is a pooler; session (direct) when it fits and the app needs sessions.
   const bool fleet_overflows = z.fleet_connections_at_max && z.server_usable_connections &&
                                *z.fleet_connections_at_max > *z.server_usable_connections;
+  // Within max_connections, but far more backends than the cores can serve:
+  // each idle backend still holds memory, and bursts make them all active.
+  std::optional<int> direct_limit;
+  if (cores)
+    direct_limit = std::max(
+        1, static_cast<int>(
+               std::floor(*cores * report.threshold("POOL_MODE_TRANSACTION", "max_direct_connections_per_core"))));
+  const bool too_many_direct =
+      !fleet_overflows && z.fleet_connections_at_max && direct_limit && *z.fleet_connections_at_max > *direct_limit;
   const bool needs_session = session_features(app);
   const bool pooler_platform = d.topology != Topology::direct;
-  const bool fits = z.fleet_connections_at_max && z.server_usable_connections && !fleet_overflows;
+  const bool fits = z.fleet_connections_at_max && z.server_usable_connections && !fleet_overflows && !too_many_direct;
+  const std::string too_many_text =
+      too_many_direct ? "the fleet's " + std::to_string(*z.fleet_connections_at_max) +
+                            " connections at autoscaling max fit in max_connections but are far more than " +
+                            num(*cores) + " cores serve (more than " +
+                            num(report.threshold("POOL_MODE_TRANSACTION", "max_direct_connections_per_core")) +
+                            " per core = " + std::to_string(*direct_limit) +
+                            "); each backend holds memory and competes for the CPU."
+                      : std::string();
   std::string reason;
   if (pooler_platform && !(fits && needs_session)) {
     d.mode = PoolMode::transaction;
@@ -430,16 +447,20 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
              (fleet_overflows ? "the fleet's " + std::to_string(*z.fleet_connections_at_max) +
                                     " connections at autoscaling max share " +
                                     std::to_string(*z.server_usable_connections) + " server connections."
-                              : std::string("app connections share a few server connections, and scale-out adds "
-                                            "no server connections."));
-  } else if (fleet_overflows) {
+              : too_many_direct ? too_many_text
+                                : std::string("app connections share a few server connections, and scale-out adds "
+                                              "no server connections."));
+  } else if (fleet_overflows || too_many_direct) {
     d.mode = PoolMode::transaction;
     d.uses_pooler = true;
     d.topology = Topology::pgbouncer;
     d.pgbouncer_to_run = true;
-    reason = "Transaction pooling with PgBouncer: the fleet's " + std::to_string(*z.fleet_connections_at_max) +
-             " connections at autoscaling max do not fit in the " + std::to_string(*z.server_usable_connections) +
-             " server connections; PgBouncer lets them share a small server pool.";
+    reason = fleet_overflows
+                 ? "Transaction pooling with PgBouncer: the fleet's " + std::to_string(*z.fleet_connections_at_max) +
+                       " connections at autoscaling max do not fit in the " +
+                       std::to_string(*z.server_usable_connections) +
+                       " server connections; PgBouncer lets them share a small server pool."
+                 : "Transaction pooling with PgBouncer: " + too_many_text;
   } else {
     d.mode = PoolMode::session;
     if (d.topology == Topology::supavisor || d.topology == Topology::neon_pooler || d.topology == Topology::rds_proxy)

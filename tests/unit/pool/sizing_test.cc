@@ -96,6 +96,27 @@ TEST(Sizing, FleetAtAutoscaleMaxOverflowingTheServerGetsPgBouncer) {
   EXPECT_EQ(*d.sizing.pool_per_process, 8);  // one client connection per thread
 }
 
+TEST(Sizing, FarMoreDirectConnectionsThanCoresServeGetAPoolerEvenWithinMaxConnections) {
+  // Neon 2 CU: 839 max_connections, 2 vCPUs; 50 x 4 x 4 = 800 fit but 800 > 2 x 25 = 50.
+  auto in = app_on("neon", 2, 50, 4, 4);
+  in.server.compute_size = "2 CU";
+  in.app.uses_set = true;
+  auto d = design(in);
+  EXPECT_EQ(d.mode, PoolMode::transaction);
+  EXPECT_EQ(finding(d, "POOL_FLEET_EXCEEDS_SERVER"), nullptr);  // max_connections is not the problem
+  EXPECT_NE(finding(d, "POOL_TXN_SET"), nullptr) << testing::ids_of(d);
+  EXPECT_NE(d.mode_reason.find("per core = 50"), std::string::npos) << d.mode_reason;
+  // Self-hosted: the same arithmetic brings in PgBouncer.
+  in = app_on("self_hosted", 2, 10, 4, 5);  // 200 > 4 x 25 = 100, within 1000 max_connections
+  in.server.cores = 4;
+  in.server.max_connections = 1000;
+  d = design(in);
+  EXPECT_EQ(d.mode, PoolMode::transaction);
+  EXPECT_TRUE(d.pgbouncer_to_run);
+  in.app.autoscale_max_instances = 5;  // 100: direct is fine
+  EXPECT_EQ(design(in).mode, PoolMode::session);
+}
+
 TEST(Sizing, ReservePoolNeverPushesPastTheServer) {
   auto in = app_on("pgbouncer", 1, 1, 2, 2);
   in.server.cores = 32;  // core bound 65 > usable 12
