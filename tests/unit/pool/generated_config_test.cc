@@ -32,9 +32,11 @@ PoolDesign bouncer_design(PoolInputs* inputs_out = nullptr) {
   return design(in);
 }
 
-// Our own database, initialised by pgbench once (idempotent).
+// Our own database, initialised by pgbench once (idempotent; tests run in
+// parallel processes, so a session advisory lock serialises the set-up).
 void ensure_pgbench_database(const std::map<std::string, std::string>& pg, const std::string& dir) {
   PgConnection super(env_or_empty("DBOPT_TEST_DATABASE_URL"));
+  super.query("SELECT pg_advisory_lock(hashtext('dbopt_pool_pgbench'))");
   if (super.scalar(std::string("SELECT count(*) FROM pg_database WHERE datname = '") + kPgbenchDb + "'") == "0")
     super.query(std::string("CREATE DATABASE ") + kPgbenchDb);
   PgConnection db("host=" + pg.at("host") + " port=" + pg.at("port") + " user=" + pg.at("user") +
