@@ -299,6 +299,7 @@ ToolResult run_tune_pool(const Json& args, ToolContext& ctx) {
                   {"server_usable_connections", optional_number(z.server_usable_connections)},
                   {"server_pool", optional_number(z.server_pool)},
                   {"pool_per_process", optional_number(z.pool_per_process)},
+                  {"pool_per_instance", optional_number(z.pool_per_instance)},
                   {"pooler_client_limit", optional_number(z.pooler_client_limit)},
                   {"pooler_pool_size", optional_number(z.pooler_pool_size)},
                   {"pgbouncer_default_pool_size", optional_number(z.default_pool_size)},

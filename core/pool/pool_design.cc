@@ -149,6 +149,12 @@ std::string direct_address(const PoolDesign& d) {
   }
 }
 
+std::string step_arithmetic(const Sizing& z, const std::string& id) {
+  for (const auto& s : z.steps)
+    if (s.id == id) return s.arithmetic;
+  return "";
+}
+
 }  // namespace
 
 const char* to_string(PoolMode mode) { return mode == PoolMode::transaction ? "transaction" : "session"; }
@@ -482,7 +488,7 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
     report.add("POOL_FLEET_EXCEEDS_SERVER",
                {{"instances", std::to_string(app.autoscale_max_instances.value_or(app.instances.value_or(1)))},
                 {"fleet", std::to_string(*z.fleet_connections_at_max)},
-                {"arithmetic", z.steps[1].arithmetic},
+                {"arithmetic", step_arithmetic(z, "app_connections_at_max")},
                 {"usable", std::to_string(*z.server_usable_connections)},
                 {"pool", std::to_string(std::min(*z.server_usable_connections,
                                                  z.core_bound.value_or(*z.server_usable_connections)))},
@@ -594,6 +600,19 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                          "POOL_FLEET_EXCEEDS_SERVER",
                          {{"threads", threads}, {"share", share}}});
     }
+  }
+
+  if (z.pool_per_process) {
+    const int processes = app.processes_per_instance.value_or(1);
+    z.pool_per_instance = *z.pool_per_process * processes;
+    z.steps.push_back({"pool_per_instance",
+                       "App connections per instance",
+                       static_cast<double>(*z.pool_per_instance),
+                       "connections",
+                       std::to_string(*z.pool_per_process) + " per process x " + std::to_string(processes) +
+                           " processes = " + std::to_string(*z.pool_per_instance),
+                       d.mode_rule_id,
+                       {{"pool_per_process", *z.pool_per_process}, {"processes", processes}}});
   }
 
   // Step 7: PgBouncer's own numbers.

@@ -91,6 +91,7 @@ struct Sizing {
   std::optional<int> server_usable_connections;
   std::optional<int> server_pool;          // server connections the app should use in all
   std::optional<int> pool_per_process;     // app-side pool per process (Django 5.1 pool max_size)
+  std::optional<int> pool_per_instance;    // pool_per_process x processes
   std::optional<int> pooler_client_limit;  // Supabase / Neon pooler clients
   std::optional<int> pooler_pool_size;     // Neon: 0.9 x max_connections
   // PgBouncer (ours to configure), when one is used.

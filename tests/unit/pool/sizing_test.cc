@@ -94,6 +94,7 @@ TEST(Sizing, FleetAtAutoscaleMaxOverflowingTheServerGetsPgBouncer) {
   EXPECT_EQ(*d.sizing.max_db_connections, 21);
   EXPECT_EQ(*d.sizing.max_client_conn, 400);
   EXPECT_EQ(*d.sizing.pool_per_process, 8);  // one client connection per thread
+  EXPECT_EQ(*d.sizing.pool_per_instance, 32);
 }
 
 TEST(Sizing, FarMoreDirectConnectionsThanCoresServeGetAPoolerEvenWithinMaxConnections) {
