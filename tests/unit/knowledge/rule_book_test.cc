@@ -72,7 +72,10 @@ TEST(ShippedRules, LoadAndCoverPlansAndQueries) {
       return r.url.rfind("https://www.postgresql.org/docs/15/", 0) == 0;
     });
     EXPECT_TRUE(cites_pg15) << rule.id;
-    EXPECT_EQ(rule.id.rfind(rule.category == Category::plan ? "PLAN_" : "QUERY_", 0), 0u) << rule.id;
+    // The id names its category: PLAN_..., QUERY_..., POOL_..., INDEX_...
+    std::string prefix = to_string(rule.category);
+    for (char& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(rule.id.rfind(prefix + "_", 0), 0u) << rule.id << " in category " << to_string(rule.category);
   }
 }
 

@@ -21,10 +21,13 @@ using testing::plan_cases;
 using testing::query_cases;
 using testing::shipped_rules;
 
+// The plan and query rules, which core/rules' checkers run; the rules of the
+// other categories are tested with their tools (tests/unit/pool, advisor, nplusone).
 std::vector<std::string> shipped_ids() {
   std::vector<std::string> ids;
   try {
-    for (const auto& rule : shipped_rules().rules()) ids.push_back(rule.id);
+    for (const auto& rule : shipped_rules().rules())
+      if (rule.category == Category::plan || rule.category == Category::query) ids.push_back(rule.id);
   } catch (const std::exception&) {
     // RuleBookLoads below reports the reason; an empty list fails instantiation.
   }

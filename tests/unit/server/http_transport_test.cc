@@ -165,8 +165,8 @@ TEST_F(HttpTransportTest, StatelessRequestsCheckTheirHeaders) {
                {"id", 1},
                {"method", "tools/call"},
                {"params",
-                {{"name", "tune_pool"},
-                 {"arguments", {{"platform", "neon"}}},
+                {{"name", "explain_query"},
+                 {"arguments", {{"plan", "Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4)"}}},
                  {"_meta",
                   {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
                    {"io.modelcontextprotocol/clientCapabilities", Json::object()}}}}}};
@@ -176,17 +176,17 @@ TEST_F(HttpTransportTest, StatelessRequestsCheckTheirHeaders) {
   EXPECT_EQ(Json::parse(missing->body)["error"]["code"], -32020);
   headers.emplace("MCP-Protocol-Version", "2026-07-28");
   headers.emplace("Mcp-Method", "tools/call");
-  headers.emplace("Mcp-Name", "explain_query");
+  headers.emplace("Mcp-Name", "tune_pool");
   auto mismatch = post(body, headers);
   EXPECT_EQ(mismatch->status, 400);
   EXPECT_NE(mismatch->body.find("Mcp-Name"), std::string::npos);
   headers.erase("Mcp-Name");
-  headers.emplace("Mcp-Name", "=?base64?dHVuZV9wb29s?=");  // "tune_pool", encoded
+  headers.emplace("Mcp-Name", "=?base64?ZXhwbGFpbl9xdWVyeQ==?=");  // "explain_query", encoded
   auto ok = post(body, headers);
   EXPECT_EQ(ok->status, 200);
   Json result = Json::parse(ok->body)["result"];
   EXPECT_EQ(result["resultType"], "complete");
-  EXPECT_TRUE(result["isError"]);  // tune_pool is not built yet, and says so
+  EXPECT_FALSE(result["isError"]) << result;
   // Unknown method on a stateless request: 404 with -32601.
   Json unknown = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/dance"}, {"params", body["params"]}};
   httplib::Headers h2 = mcp_headers();
@@ -203,13 +203,14 @@ TEST_F(HttpTransportTest, RestListsAndCallsTools) {
   ASSERT_EQ(list->status, 200);
   Json tools = Json::parse(list->body)["tools"];
   EXPECT_EQ(tools.size(), app_->tools().tools().size());
-  for (const auto& tool : tools)
-    if (tool["name"] == "tune_pool") EXPECT_FALSE(tool["implemented"]);
-  auto invalid = client_->Post("/v1/tools/tune_pool", R"({"platform": "mainframe"})", "application/json");
+  auto invalid = client_->Post("/v1/tools/tune_pool", R"({"platform": ""})", "application/json");
   EXPECT_EQ(invalid->status, 400);
   EXPECT_NE(Json::parse(invalid->body)["error"].get<std::string>().find("arguments.platform"), std::string::npos);
-  auto unbuilt = client_->Post("/v1/tools/tune_pool", R"({"platform": "neon"})", "application/json");
-  EXPECT_EQ(unbuilt->status, 501);
+  auto answered = client_->Post("/v1/tools/tune_pool", R"({"platform": "neon"})", "application/json");
+  EXPECT_EQ(answered->status, 200) << answered->body;
+  // A tool's not_found error (here: an unknown session) is a 404.
+  auto no_session = client_->Post("/v1/tools/session_report", R"({"session": "s_nope"})", "application/json");
+  EXPECT_EQ(no_session->status, 404) << no_session->body;
   auto unknown = client_->Post("/v1/tools/nope", "{}", "application/json");
   EXPECT_EQ(unknown->status, 404);
   auto bad_json = client_->Post("/v1/tools/tune_pool", "{", "application/json");

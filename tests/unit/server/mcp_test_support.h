@@ -98,6 +98,14 @@ inline void add_protocol_test_tools(tools::ToolRegistry& registry) {
   broken.output_schema = Json::parse(R"({"type":"object","required":["answer"]})");
   broken.handler = [](const Json&, tools::ToolContext&) { return tools::ToolResult{}; };
   registry.add(broken);
+
+  tools::Tool unbuilt;
+  unbuilt.name = "unbuilt_tool";
+  unbuilt.title = "Unbuilt";
+  unbuilt.description = "Declared, not built: answers that it is not implemented yet.";
+  unbuilt.input_schema = Json::parse(R"({"type":"object"})");
+  unbuilt.implemented = false;
+  registry.add(unbuilt);
 }
 
 struct TestServer {
