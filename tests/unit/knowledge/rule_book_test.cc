@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -72,7 +74,10 @@ TEST(ShippedRules, LoadAndCoverPlansAndQueries) {
       return r.url.rfind("https://www.postgresql.org/docs/15/", 0) == 0;
     });
     EXPECT_TRUE(cites_pg15) << rule.id;
-    EXPECT_EQ(rule.id.rfind(rule.category == Category::plan ? "PLAN_" : "QUERY_", 0), 0u) << rule.id;
+    // Ids start with their category: PLAN_, QUERY_, INDEX_ ...
+    std::string prefix = to_string(rule.category);
+    for (auto& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(rule.id.rfind(prefix + "_", 0), 0u) << rule.id;
   }
 }
 

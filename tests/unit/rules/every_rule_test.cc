@@ -24,7 +24,9 @@ using testing::shipped_rules;
 std::vector<std::string> shipped_ids() {
   std::vector<std::string> ids;
   try {
-    for (const auto& rule : shipped_rules().rules()) ids.push_back(rule.id);
+    // Index rules are applied by core/advisor and tested in tests/unit/advisor (needs a database).
+    for (const auto& rule : shipped_rules().rules())
+      if (rule.category != Category::index) ids.push_back(rule.id);
   } catch (const std::exception&) {
     // RuleBookLoads below reports the reason; an empty list fails instantiation.
   }
