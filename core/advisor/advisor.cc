@@ -498,7 +498,8 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       for (int j : chosen) {
         const auto& cj = pool_[static_cast<std::size_t>(j)].c;
         if (cj.qualified_table() == l.c.qualified_table() && cj.method == l.c.method && cj.where == l.c.where &&
-            cj.keys.size() < l.c.keys.size() && std::equal(cj.keys.begin(), cj.keys.end(), l.c.keys.begin()))
+            cj.keys.size() <= l.c.keys.size() && std::equal(cj.keys.begin(), cj.keys.end(), l.c.keys.begin()) &&
+            (cj.keys.size() < l.c.keys.size() || (cj.include.empty() && !l.c.include.empty())))
           replace = j;
       }
       std::vector<int> config;

@@ -359,7 +359,8 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
       if (served_by_existing(c, *info)) continue;
       for (const auto& index : info->indexes) {
         if (index.method == c.method && c.method == "btree" && !index.unique && index.predicate.empty() &&
-            c.where.empty() && index.valid && index.keys.size() < c.keys.size() && is_prefix(index.keys, c.keys)) {
+            c.where.empty() && index.valid && is_prefix(index.keys, c.keys) &&
+            (index.keys.size() < c.keys.size() || (index.include.empty() && !c.include.empty()))) {
           c.widens = index.name;
         }
       }
