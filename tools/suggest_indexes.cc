@@ -208,7 +208,7 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
   if (args.contains("budget_mb")) options.budget_bytes = args["budget_mb"].get<double>() * 1024 * 1024;
   options.max_indexes = args.value("max_indexes", 10);
   options.max_columns = args.value("max_columns", 3);
-  options.min_improvement = args.value("min_improvement", 0.01);
+  options.min_improvement = args.value("min_improvement", 0.001);
   options.write_weight = args.value("write_weight", 1.0);
   if (args.contains("include_tables")) options.include_tables = args["include_tables"].get<std::vector<std::string>>();
   if (args.contains("exclude_tables")) options.exclude_tables = args["exclude_tables"].get<std::vector<std::string>>();
@@ -404,7 +404,7 @@ Tool make_suggest_indexes_tool() {
       "budget_mb": {"type": "number", "exclusiveMinimum": 0, "description": "Storage budget for new indexes."},
       "max_indexes": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
       "max_columns": {"type": "integer", "minimum": 1, "maximum": 8, "default": 3},
-      "min_improvement": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.01, "description": "Minimum share of the workload's cost an index must cut to be added (0.1 = 10%)."},
+      "min_improvement": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.001, "description": "Minimum share of the workload's cost an index must cut to be added (0.1 = 10%)."},
       "write_weight": {"type": "number", "minimum": 0, "default": 1, "description": "How much index write overhead (workload writes, HOT breakage) counts against benefit."},
       "include_tables": {"type": "array", "items": {"type": "string"}},
       "exclude_tables": {"type": "array", "items": {"type": "string"}},

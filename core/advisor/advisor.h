@@ -40,7 +40,7 @@ struct AdvisorOptions {
   double budget_bytes = 0;  // 0 = no budget
   int max_indexes = 10;
   int max_columns = 3;
-  double min_improvement = 0.01;  // share of the workload cost an added index must cut
+  double min_improvement = 0.001;  // share of the workload cost an added index must cut
   double write_weight = 1;
   std::vector<std::string> include_tables;
   std::vector<std::string> exclude_tables;

@@ -127,6 +127,7 @@ CandidateLimits CandidateLimits::from_rules(const knowledge::RuleBook* rules, in
     if (const auto* r = rules->find(rule); r && r->thresholds.contains(name)) into = r->threshold(name);
   };
   read("INDEX_PARTIAL", "max_value_share", l.partial_max_value_share);
+  read("INDEX_PARTIAL", "max_distinct_values", l.partial_max_distinct_values);
   read("INDEX_COVERING", "max_include_columns", l.covering_max_include);
   read("INDEX_BRIN", "min_rows", l.brin_min_rows);
   read("INDEX_BRIN", "min_abs_correlation", l.brin_min_abs_correlation);
@@ -332,6 +333,8 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
         if (!s) continue;
         const double share = p->op == "IS NULL" ? s->null_frac : s->value_share(p->value.value, info->rows);
         if (share > limits.partial_max_value_share) continue;
+        // A fixed value of a many-valued column (an id) is one query's constant, not a subset worth an index.
+        if (p->op != "IS NULL" && s->distinct_count(info->rows) > limits.partial_max_distinct_values) continue;
         std::vector<std::string> keys;
         for (const auto& k : eq)
           if (k.column != p->column.name) keys.push_back(k.text);

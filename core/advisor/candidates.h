@@ -49,6 +49,7 @@ struct Candidate {
 struct CandidateLimits {
   int max_columns = 3;
   double partial_max_value_share = 0.2;
+  double partial_max_distinct_values = 100;
   double covering_max_include = 3;
   double brin_min_rows = 100000;
   double brin_min_abs_correlation = 0.9;

@@ -142,6 +142,11 @@ TEST(Candidates, PartialNeedsStatisticsThatSayTheValueIsRare) {
   EXPECT_EQ(
       find(candidates("SELECT * FROM orders WHERE status = 'closed' ORDER BY created_at LIMIT 10", catalog), "partial"),
       nullptr);
+  // A rare value of a many-valued column (an id) is no partial index.
+  catalog.tables[0].columns["customer_id"] = ColumnStats{.n_distinct = -0.1};
+  EXPECT_EQ(
+      find(candidates("SELECT * FROM orders WHERE customer_id = 42 ORDER BY created_at LIMIT 10", catalog), "partial"),
+      nullptr);
   // Without statistics (offline) nothing says the value is rare.
   EXPECT_EQ(find(candidates("SELECT * FROM orders WHERE status = 'open' ORDER BY created_at LIMIT 10"), "partial"),
             nullptr);
