@@ -276,7 +276,7 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
     workload = advisor::top_statements(*ctx.databases, database, args.value("top_n", 20), ctx.cancel);
     if (workload.empty())
       throw Error(ErrorCode::not_found,
-                  "pg_stat_statements has no SELECT/UPDATE/DELETE statements for this database yet.",
+                  "pg_stat_statements has no SELECT/INSERT/UPDATE/DELETE statements for this database yet.",
                   "Let the application run for a while, or pass the workload as `queries`.");
   }
   AdvisorResult result = advisor::advise_live(*ctx.databases, database, workload, options, ctx.rules, ctx.cancel);

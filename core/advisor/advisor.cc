@@ -237,7 +237,7 @@ std::vector<WorkloadQuery> top_statements(pg::DatabasePool& pool, const std::str
   const auto r = executor.run(
       database,
       "SELECT s.query, s.calls, s.mean_exec_time FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
-      "WHERE d.datname = current_database() AND s.query ~* '^\\s*(select|with|update|delete)\\M' "
+      "WHERE d.datname = current_database() AND s.query ~* '^\\s*(select|with|update|delete|insert)\\M' "
       "AND s.query !~* '(pg_catalog|pg_stat|hypopg|pg_class|pg_extension|information_schema)' "
       "ORDER BY s.total_exec_time DESC LIMIT " +
           std::to_string(limit),

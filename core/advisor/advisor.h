@@ -117,7 +117,8 @@ AdvisorResult advise_offline(const std::string& schema_ddl, const std::vector<Wo
 // Unused, duplicate, prefix-redundant and invalid indexes of the catalog's tables.
 std::vector<DropAdvice> drop_advice(const Catalog& catalog);
 
-// pg_stat_statements' top statements of the current database by total time.
+// pg_stat_statements' top SELECT/INSERT/UPDATE/DELETE statements of the current database by total
+// time (INSERTs count as writes against the indexes of their table).
 std::vector<WorkloadQuery> top_statements(pg::DatabasePool& pool, const std::string& database, int limit,
                                           const CancellationToken& cancel);
 
