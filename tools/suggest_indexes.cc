@@ -250,7 +250,6 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
       throw Error(
           ErrorCode::invalid_argument, "`database` was given, but no database is configured.",
           "Set DATABASE_URL or add databases to the config; or drop `database` for offline advice from `schema_ddl`.");
-    std::string problem;
     AdvisorResult result;
     try {
       result = advisor::advise_offline(schema_ddl, workload, options, ctx.rules);

@@ -281,13 +281,11 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
     }
     if (order_usable && !order.empty()) {
       auto keys = texts(eq);
-      bool fits = true;
       for (const auto& o : order)
         if (std::find(keys.begin(), keys.end(), o) == keys.end()) keys.push_back(o);
-      if (fits)
-        shaped.push_back(make("order_by", "INDEX_BTREE_ORDER_LIMIT", keys,
-                              std::string(has_limit ? "ORDER BY ... LIMIT" : "ORDER BY") +
-                                  " served in index order after the equality columns"));
+      shaped.push_back(make("order_by", "INDEX_BTREE_ORDER_LIMIT", keys,
+                            std::string(has_limit ? "ORDER BY ... LIMIT" : "ORDER BY") +
+                                " served in index order after the equality columns"));
     }
     for (const auto& j : joins) {
       auto keys = texts(eq);
