@@ -283,6 +283,8 @@ const std::vector<RuleCase>& rule_cases() {
       {"INDEX_EXPRESSION", false, "SELECT * FROM customers WHERE email = $1"},
       {"INDEX_GIN_JSONB", true, "SELECT * FROM orders WHERE attrs ? 'gift'"},
       {"INDEX_GIN_JSONB", false, "SELECT * FROM orders WHERE attrs->>'gift' = 'yes'"},
+      {"INDEX_GIN_JSONB", true, "SELECT * FROM orders WHERE tags && ARRAY['t1']"},
+      {"INDEX_GIN_JSONB", false, "SELECT * FROM orders WHERE tags[1] = 't1'"},
       {"INDEX_GIN_FULLTEXT", true, "SELECT id FROM documents WHERE to_tsvector('simple', body) @@ to_tsquery('x')"},
       {"INDEX_GIN_FULLTEXT", false, "SELECT id FROM documents WHERE body = 'x'"},
       {"INDEX_TRGM", true, "SELECT * FROM customers WHERE name LIKE '%ann%'"},

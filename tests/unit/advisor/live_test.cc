@@ -292,6 +292,26 @@ TEST_F(SuggestIndexesLive, BudgetAndMaxIndexesAreRespected) {
   EXPECT_GE(tiny.structured["recommendations"].size(), 1u) << "the expression index fits in 2 MB";
 }
 
+TEST_F(SuggestIndexesLive, WritesThatBreakHotWeighAgainstTheIndex) {
+  // A rare read, and an update of the same column 100,000 times: the index would slow every update.
+  const Json queries = workload({{"SELECT id FROM advisor_test.orders WHERE customer_id = $1", 10},
+                                 {"UPDATE advisor_test.orders SET customer_id = $1 WHERE id = $2", 100000}});
+  const auto weighed = call({{"queries", queries}});
+  ASSERT_FALSE(weighed.is_error) << weighed.markdown;
+  for (const auto& i : weighed.structured["recommendations"])
+    EXPECT_NE(i["keys"][0], "customer_id") << weighed.markdown;
+  const auto ignored = call({{"queries", queries}, {"write_weight", 0}});
+  ASSERT_FALSE(ignored.is_error) << ignored.markdown;
+  const Json* index = nullptr;
+  for (const auto& i : ignored.structured["recommendations"])
+    if (i["keys"][0] == "customer_id") index = &i;
+  ASSERT_NE(index, nullptr) << ignored.markdown;
+  EXPECT_TRUE((*index)["write_overhead"]["breaks_hot"]);
+  EXPECT_EQ((*index)["write_overhead"]["hot_columns"], Json::array({"customer_id"}));
+  EXPECT_EQ((*index)["write_overhead"]["workload_writes"], 100000);
+  EXPECT_THAT(ignored.markdown, HasSubstr("breaks HOT updates"));
+}
+
 TEST_F(SuggestIndexesLive, TimeLimitReturnsTheBestSoFar) {
   const auto r =
       call({{"queries", workload({{"SELECT id, total FROM advisor_test.orders WHERE tenant_id = $1 AND status = $2 "
