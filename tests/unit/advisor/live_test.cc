@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/pg/database_pool.h"
 #include "knowledge/rule_book.h"
@@ -20,7 +21,7 @@ namespace {
 using pg::testing::database_url;
 using ::testing::HasSubstr;
 
-constexpr int kFixtureVersion = 2;
+constexpr int kFixtureVersion = 3;
 
 const knowledge::RuleBook& rule_book() {
   static const auto book = knowledge::RuleBook::load_directory(DBOPT_SOURCE_DIR "/knowledge/rules");
@@ -40,7 +41,10 @@ const ToolRegistry& registry() {
 void load_fixture() {
   pqxx::connection conn(database_url());
   pqxx::nontransaction tx(conn);
-  tx.exec("SELECT pg_advisory_lock(74210001)");
+  // Wait for the lock between statements: a statement waiting on it would hold a snapshot, and an old
+  // snapshot keeps VACUUM from marking pages all-visible.
+  while (!tx.exec("SELECT pg_try_advisory_lock(74210001)")[0][0].as<bool>())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const auto current =
       tx.exec("SELECT 1 FROM pg_tables WHERE schemaname = 'advisor_test' AND tablename = 'fixture_version'");
   bool fresh =
@@ -52,11 +56,19 @@ void load_fixture() {
     sql << in.rdbuf();
     tx.exec(sql.str());
     tx.exec("RESET search_path");
-    // The visibility map lets the planner cost index-only scans (covering indexes).
-    for (const char* table : {"customers", "orders", "documents"})
-      tx.exec(std::string("VACUUM ANALYZE advisor_test.") + table);
     tx.exec("CREATE TABLE advisor_test.fixture_version (version integer)");
     tx.exec("INSERT INTO advisor_test.fixture_version VALUES (" + std::to_string(kFixtureVersion) + ")");
+  }
+  // The planner costs index-only scans (covering indexes) from the visibility map, which only VACUUM
+  // sets, and only once no other session's snapshot predates the rows: retry for a while.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (tx.exec("SELECT bool_and(relallvisible >= relpages) FROM pg_class WHERE oid IN "
+                "('advisor_test.orders'::regclass, 'advisor_test.customers'::regclass)")[0][0]
+            .as<bool>())
+      break;
+    for (const char* table : {"customers", "orders", "documents"})
+      tx.exec(std::string("VACUUM ANALYZE advisor_test.") + table);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   tx.exec("SELECT pg_advisory_unlock(74210001)");
 }
