@@ -1,52 +1,420 @@
 // suggest_indexes: the smallest index set that cuts a workload's cost most, and the indexes to drop.
+//
+// A composition: core/advisor reads the catalog, builds candidates from each
+// query's model, costs them with HypoPG and searches the workload; this file
+// reads the arguments, picks live or offline, applies (only when asked and
+// allowed) and renders markdown and structured content.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/advisor/advisor.h"
+#include "core/pg/database_pool.h"
+#include "core/pg/index_apply.h"
+#include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
 
 namespace dbopt::tools {
+namespace {
+
+using advisor::AdvisorResult;
+using advisor::Recommendation;
+
+std::string fixed(double v, int digits = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string bytes_text(long long b) {
+  if (b >= 1 << 30) return fixed(static_cast<double>(b) / (1 << 30)) + " GB";
+  if (b >= 1 << 20) return fixed(static_cast<double>(b) / (1 << 20)) + " MB";
+  if (b >= 1 << 10) return fixed(static_cast<double>(b) / (1 << 10)) + " kB";
+  return std::to_string(b) + " B";
+}
+
+std::string one_line(std::string sql, std::size_t max = 100) {
+  for (auto& c : sql)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (sql.size() > max) sql = sql.substr(0, max - 3) + "...";
+  return sql;
+}
+
+knowledge::TemplateValues values_for(const Recommendation& r) {
+  return {{"table", r.candidate.qualified_table()}, {"ddl", r.candidate.ddl() + ";"}, {"reason", r.candidate.reason}};
+}
+
+Json recommendation_json(const Recommendation& r, const knowledge::RuleBook* rules) {
+  Json j = {
+      {"ddl", r.candidate.ddl() + ";"},
+      {"table", r.candidate.qualified_table()},
+      {"kind", r.candidate.kind},
+      {"method", r.candidate.method},
+      {"keys", r.candidate.keys},
+      {"include", r.candidate.include},
+      {"where", r.candidate.where},
+      {"rule_id", r.candidate.rule_id},
+      {"reason", r.candidate.reason},
+      {"verified", r.verified},
+      {"evidence", r.evidence},
+      {"estimated_size_bytes", r.size_bytes},
+      {"benefit", r.benefit},
+      {"write_overhead",
+       {{"share", r.writes.share},
+        {"table_writes", r.writes.table_writes},
+        {"workload_writes", r.writes.workload_writes},
+        {"breaks_hot", r.writes.breaks_hot},
+        {"hot_columns", r.writes.hot_columns}}},
+      {"served_queries", Json::array()},
+      {"workload_queries", std::vector<int>(r.candidate.queries.begin(), r.candidate.queries.end())},
+  };
+  if (!r.candidate.widens.empty()) {
+    j["widens"] = r.candidate.widens;
+    j["then_drop"] = "DROP INDEX CONCURRENTLY " + r.candidate.widens + ";";
+  }
+  if (!r.candidate.extension.empty()) j["requires_extension"] = r.candidate.extension;
+  for (const auto& s : r.served)
+    j["served_queries"].push_back({{"query", s.query}, {"cost_before", s.cost_before}, {"cost_after", s.cost_after}});
+  if (rules)
+    if (const auto* rule = rules->find(r.candidate.rule_id)) j["summary"] = rule->render_summary(values_for(r));
+  return j;
+}
+
+void render_recommendation(std::string& md, int n, const Recommendation& r,
+                           const std::vector<advisor::WorkloadQuery>& workload, const knowledge::RuleBook* rules) {
+  const auto* rule = rules ? rules->find(r.candidate.rule_id) : nullptr;
+  md += "### " + std::to_string(n) + ". " + (rule ? rule->title : r.candidate.kind) + " (`" + r.candidate.rule_id +
+        "`)\n\n";
+  if (!r.candidate.extension.empty())
+    md +=
+        "Needs the **" + r.candidate.extension + "** extension: `CREATE EXTENSION " + r.candidate.extension + ";`\n\n";
+  md += "```sql\n" + r.candidate.ddl() + ";\n";
+  if (!r.candidate.widens.empty())
+    md += "-- widens the existing index; once built:\nDROP INDEX CONCURRENTLY " + r.candidate.widens + ";\n";
+  md += "```\n\n";
+  if (rule) md += rule->render_summary(values_for(r)) + "\n\n";
+  if (r.size_bytes > 0)
+    md += "- Estimated size: " + bytes_text(r.size_bytes) +
+          (r.verified ? " (hypopg_relation_size; B-tree deduplication can halve it)" : "") + "\n";
+  std::string writes = "- Write overhead: ";
+  if (r.writes.share > 0) writes += "~" + fixed(r.writes.share * 100, 0) + "% more write work per row written; ";
+  writes += std::to_string(r.writes.table_writes) + " rows written since stats reset";
+  if (r.writes.workload_writes > 0) writes += ", " + fixed(r.writes.workload_writes, 0) + " workload writes";
+  if (r.writes.breaks_hot) {
+    writes += "; **breaks HOT updates** of ";
+    for (std::size_t i = 0; i < r.writes.hot_columns.size(); ++i) writes += (i ? ", " : "") + r.writes.hot_columns[i];
+  }
+  md += writes + "\n";
+  md += "- Evidence: " + r.evidence + "\n";
+  for (const auto& s : r.served) {
+    const double cut = s.cost_before > 0 ? 100 * (1 - s.cost_after / s.cost_before) : 0;
+    md += "- Query " + std::to_string(s.query + 1) + ": cost " + fixed(s.cost_before) + " → " + fixed(s.cost_after) +
+          " (−" + fixed(cut, 0) + "%) `" + one_line(workload[static_cast<std::size_t>(s.query)].sql) + "`\n";
+  }
+  if (r.served.empty() && !r.candidate.queries.empty()) {
+    md += "- For queries:";
+    for (int q : r.candidate.queries) md += " " + std::to_string(q + 1);
+    md += "\n";
+  }
+  md += "\n";
+}
+
+ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQuery>& workload,
+                  const std::string& database, const std::string& source, const Json& applied,
+                  const knowledge::RuleBook* rules) {
+  ToolResult out;
+  Json& s = out.structured;
+  s["mode"] = a.mode;
+  s["source"] = source;
+  if (!database.empty()) s["database"] = database;
+  if (!a.hypopg_version.empty()) s["hypopg_version"] = a.hypopg_version;
+  s["workload"] = {{"queries", a.queries},
+                   {"cost_before", a.cost_before},
+                   {"cost_after", a.cost_after},
+                   {"improvement", a.cost_before > 0 ? 1 - a.cost_after / a.cost_before : 0.0},
+                   {"index_bytes_added", a.bytes_added}};
+  s["recommendations"] = Json::array();
+  for (const auto& r : a.recommendations) s["recommendations"].push_back(recommendation_json(r, rules));
+  s["unverified"] = Json::array();
+  for (const auto& r : a.unverified) s["unverified"].push_back(recommendation_json(r, rules));
+  s["drops"] = Json::array();
+  for (const auto& d : a.drops)
+    s["drops"].push_back({{"index", d.index},
+                          {"table", d.table},
+                          {"rule_id", d.rule_id},
+                          {"reason", d.reason},
+                          {"ddl", d.ddl},
+                          {"size_bytes", d.size_bytes}});
+  s["skipped_queries"] = Json::array();
+  for (const auto& k : a.skipped)
+    s["skipped_queries"].push_back({{"query", k.query}, {"sql", k.sql}, {"reason", k.reason}});
+  s["unanalyzed_tables"] = a.unanalyzed_tables;
+  s["notes"] = a.notes;
+  s["search"] = {{"what_if_calls", a.what_if_calls},
+                 {"cache_hits", a.cache_hits},
+                 {"elapsed_ms", a.elapsed_ms},
+                 {"stopped_by", a.stopped_by}};
+  if (!applied.is_null()) s["applied"] = applied;
+
+  std::string& md = out.markdown;
+  md = "# Index advice\n\n";
+  if (a.mode == "hypopg") {
+    md += "Workload of " + std::to_string(a.queries) + " queries" + (database.empty() ? "" : " on `" + database + "`") +
+          ": estimated cost " + fixed(a.cost_before) + " → " + fixed(a.cost_after) + " (−" +
+          fixed(a.cost_before > 0 ? 100 * (1 - a.cost_after / a.cost_before) : 0, 1) + "%), " +
+          std::to_string(a.recommendations.size()) + " index(es), " + bytes_text(a.bytes_added) +
+          " added. Costs are the " + "planner's estimates with HypoPG hypothetical indexes (HypoPG " +
+          a.hypopg_version + "); verify with real timings.\n\n";
+  } else {
+    md += "**Rule-based, unverified** advice for " + std::to_string(a.queries) + " queries: nothing was costed.\n\n";
+  }
+  for (const auto& n : a.notes) md += "> " + n + "\n\n";
+  int n = 0;
+  if (!a.recommendations.empty()) {
+    md += "## Recommended indexes\n\n";
+    for (const auto& r : a.recommendations) render_recommendation(md, ++n, r, workload, rules);
+  } else if (a.mode == "hypopg") {
+    md += "No new B-tree or BRIN index cuts the workload's estimated cost by the minimum improvement.\n\n";
+  }
+  if (!a.unverified.empty()) {
+    md += a.mode == "hypopg" ? "## Judged by rule (not costed)\n\n" : "## Candidate indexes (unverified)\n\n";
+    for (const auto& r : a.unverified) render_recommendation(md, ++n, r, workload, rules);
+  }
+  if (!a.drops.empty()) {
+    md += "## Indexes to drop\n\n";
+    for (const auto& d : a.drops)
+      md += "- `" + d.ddl + "` (" + d.rule_id + ", " + bytes_text(d.size_bytes) + "): " + d.reason + "\n";
+    md += "\n";
+  }
+  if (!a.skipped.empty()) {
+    md += "## Queries not analysed\n\n";
+    for (const auto& k : a.skipped)
+      md += "- Query " + std::to_string(k.query + 1) + " `" + one_line(k.sql) + "`: " + k.reason + "\n";
+    md += "\n";
+  }
+  if (!applied.is_null()) {
+    md += "## Applied\n\n";
+    for (const auto& st : applied) md += "- `" + st.get<std::string>() + "`\n";
+    md += "\n";
+  }
+  if (a.mode == "hypopg")
+    md += "Search: " + std::to_string(a.what_if_calls) + " what-if EXPLAINs, " + std::to_string(a.cache_hits) +
+          " cache hits, " + fixed(a.elapsed_ms / 1000, 2) + " s, stopped: " + a.stopped_by + ".\n";
+  return out;
+}
+
+ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
+  advisor::AdvisorOptions options;
+  if (args.contains("budget_mb")) options.budget_bytes = args["budget_mb"].get<double>() * 1024 * 1024;
+  options.max_indexes = args.value("max_indexes", 10);
+  options.max_columns = args.value("max_columns", 3);
+  options.min_improvement = args.value("min_improvement", 0.001);
+  options.write_weight = args.value("write_weight", 1.0);
+  if (args.contains("include_tables")) options.include_tables = args["include_tables"].get<std::vector<std::string>>();
+  if (args.contains("exclude_tables")) options.exclude_tables = args["exclude_tables"].get<std::vector<std::string>>();
+  options.time_limit = std::chrono::milliseconds(static_cast<long long>(args.value("time_limit_s", 30.0) * 1000));
+  options.progress = [&](double done, double total, const std::string& message) { ctx.progress(done, total, message); };
+  const bool apply = args.value("apply", false);
+  const std::string database = args.value("database", "");
+  const std::string schema_ddl = args.value("schema_ddl", "");
+
+  std::string source = args.value("source", "");
+  if (source.empty())
+    source = args.contains("queries") ? "queries" : args.contains("log") ? "log" : "pg_stat_statements";
+  if (source == "log")
+    throw Error(ErrorCode::unimplemented,
+                "Reading the workload from a query log is not supported by suggest_indexes yet.",
+                "Pass the statements as `queries` (detect_n_plus_one reads logs), or use pg_stat_statements.");
+  if (source == "queries" && !args.contains("queries"))
+    throw Error(ErrorCode::invalid_argument, "`source` is \"queries\" but no `queries` were given.",
+                "Pass `queries`: [{\"sql\": \"...\", \"calls\": 100}], or set source to pg_stat_statements.");
+  std::vector<advisor::WorkloadQuery> workload;
+  if (args.contains("queries"))
+    for (const auto& q : args["queries"]) {
+      advisor::WorkloadQuery w;
+      w.sql = q["sql"].get<std::string>();
+      w.calls = q.value("calls", 1.0);
+      if (q.contains("mean_ms")) w.mean_ms = q["mean_ms"].get<double>();
+      workload.push_back(std::move(w));
+    }
+
+  const bool offline = !ctx.databases || (!schema_ddl.empty() && !args.contains("database"));
+  if (offline) {
+    if (source == "pg_stat_statements")
+      throw Error(ErrorCode::invalid_argument, "pg_stat_statements needs a database, and none is configured.",
+                  "Pass `queries` (with `schema_ddl` for offline advice), or configure a database (DATABASE_URL).");
+    if (apply)
+      throw Error(ErrorCode::invalid_argument, "`apply` needs a database, and this call is offline.",
+                  "Configure the database and name it in `database`; set allow_apply: true for it in the config.");
+    if (args.contains("database") && !ctx.databases)
+      throw Error(
+          ErrorCode::invalid_argument, "`database` was given, but no database is configured.",
+          "Set DATABASE_URL or add databases to the config; or drop `database` for offline advice from `schema_ddl`.");
+    AdvisorResult result;
+    try {
+      result = advisor::advise_offline(schema_ddl, workload, options, ctx.rules);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::invalid_argument) throw;
+      throw Error(e.code(), std::string("`schema_ddl`: ") + e.what(),
+                  "Pass DDL that PostgreSQL 15 parses (pg_dump --schema-only works).");
+    }
+    return render(result, workload, "", source, Json(), ctx.rules);
+  }
+
+  std::string db_name;
+  try {
+    db_name = ctx.databases->database(database).name;
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("`database`: ") + e.what(), e.fix());
+  }
+  if (apply && !ctx.databases->database(database).allow_apply)
+    throw Error(ErrorCode::permission_denied,
+                "`apply`: the config of database `" + db_name + "` does not allow creating indexes.",
+                "Drop `apply` to get the advice only, or set allow_apply: true for this database in the config.");
+  if (source == "pg_stat_statements") {
+    workload = advisor::top_statements(*ctx.databases, database, args.value("top_n", 20), ctx.cancel);
+    if (workload.empty())
+      throw Error(ErrorCode::not_found,
+                  "pg_stat_statements has no SELECT/INSERT/UPDATE/DELETE statements for this database yet.",
+                  "Let the application run for a while, or pass the workload as `queries`.");
+  }
+  AdvisorResult result = advisor::advise_live(*ctx.databases, database, workload, options, ctx.rules, ctx.cancel);
+  Json applied;
+  if (apply) {
+    applied = Json::array();
+    for (const auto& r : result.recommendations) {
+      const std::string create = r.candidate.ddl();
+      pg::apply_index_statement(*ctx.databases, database, create, &ctx.cancel);
+      applied.push_back(create);
+      if (!r.candidate.widens.empty()) {
+        const std::string drop = "DROP INDEX CONCURRENTLY " + r.candidate.widens;
+        pg::apply_index_statement(*ctx.databases, database, drop, &ctx.cancel);
+        applied.push_back(drop);
+      }
+    }
+  }
+  return render(result, workload, db_name, source, applied, ctx.rules);
+}
+
+Json index_schema() {
+  return Json::parse(R"json({
+        "type": "object",
+        "properties": {
+          "ddl": {"type": "string"}, "table": {"type": "string"}, "kind": {"type": "string"}, "method": {"type": "string"},
+          "keys": {"type": "array", "items": {"type": "string"}}, "include": {"type": "array", "items": {"type": "string"}},
+          "where": {"type": "string"}, "rule_id": {"type": "string"}, "reason": {"type": "string"}, "summary": {"type": "string"},
+          "verified": {"type": "boolean"}, "evidence": {"type": "string"},
+          "estimated_size_bytes": {"type": "integer"}, "benefit": {"type": "number"},
+          "write_overhead": {"type": "object"},
+          "served_queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "integer"}, "cost_before": {"type": "number"}, "cost_after": {"type": "number"}}}},
+          "workload_queries": {"type": "array", "items": {"type": "integer"}},
+          "widens": {"type": "string"}, "then_drop": {"type": "string"}, "requires_extension": {"type": "string"}
+        },
+        "required": ["ddl", "table", "kind", "method", "rule_id", "verified", "evidence"]
+  })json");
+}
+
+Json output_schema() {
+  Json schema = Json::parse(R"json({
+    "type": "object",
+    "properties": {
+      "mode": {"type": "string", "enum": ["hypopg", "rule_based"], "description": "hypopg: costed with hypothetical indexes; rule_based: unverified candidates (offline or without HypoPG)."},
+      "source": {"type": "string", "enum": ["queries", "pg_stat_statements", "log"]},
+      "database": {"type": "string"},
+      "hypopg_version": {"type": "string"},
+      "workload": {
+        "type": "object",
+        "properties": {
+          "queries": {"type": "integer"},
+          "cost_before": {"type": "number", "description": "Sum over queries of calls x estimated cost, before."},
+          "cost_after": {"type": "number", "description": "The same with the recommended indexes."},
+          "improvement": {"type": "number"},
+          "index_bytes_added": {"type": "integer"}
+        },
+        "required": ["queries", "cost_before", "cost_after", "improvement", "index_bytes_added"]
+      },
+      "recommendations": {"type": "array", "description": "Chosen indexes, costed with HypoPG, most benefit first.", "items": {}},
+      "unverified": {"type": "array", "description": "Candidates judged by rule: GIN/trigram (HypoPG cannot cost them), everything offline or without HypoPG, unindexed foreign keys the workload did not need.", "items": {}},
+      "drops": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "index": {"type": "string"}, "table": {"type": "string"},
+            "rule_id": {"type": "string", "enum": ["INDEX_UNUSED", "INDEX_DUPLICATE", "INDEX_PREFIX_REDUNDANT", "INDEX_INVALID"]},
+            "reason": {"type": "string"}, "ddl": {"type": "string"}, "size_bytes": {"type": "integer"}
+          },
+          "required": ["index", "table", "rule_id", "reason", "ddl"]
+        }
+      },
+      "skipped_queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "integer"}, "sql": {"type": "string"}, "reason": {"type": "string"}}, "required": ["query", "reason"]}},
+      "unanalyzed_tables": {"type": "array", "items": {"type": "string"}},
+      "notes": {"type": "array", "items": {"type": "string"}},
+      "search": {"type": "object", "properties": {"what_if_calls": {"type": "integer"}, "cache_hits": {"type": "integer"}, "elapsed_ms": {"type": "number"}, "stopped_by": {"type": "string"}}},
+      "applied": {"type": "array", "items": {"type": "string"}, "description": "Statements run because apply was true."}
+    },
+    "required": ["mode", "workload", "recommendations", "unverified", "drops", "skipped_queries", "notes"]
+  })json");
+  schema["properties"]["recommendations"]["items"] = index_schema();
+  schema["properties"]["unverified"]["items"] = index_schema();
+  return schema;
+}
+
+}  // namespace
 
 Tool make_suggest_indexes_tool() {
   Tool tool;
   tool.name = "suggest_indexes";
   tool.title = "Recommend indexes for a workload";
   tool.description =
-      "NOT IMPLEMENTED YET (answers isError until the index advisor lands). "
-      "Recommends the smallest set of indexes (B-tree with the right column order, covering, partial, expression, "
-      "GIN, BRIN) that cuts a workload's cost most, verified with HypoPG hypothetical indexes, and lists indexes to "
-      "drop. The workload comes from `queries`, from pg_stat_statements on `database`, or from a query `log`; "
-      "with only `schema_ddl` and queries it gives rule-based advice labelled as such. Returns each index's DDL "
-      "(CREATE INDEX CONCURRENTLY), estimated size, write overhead and the cost before/after per query.";
+      "Recommends the smallest set of indexes that cuts a workload's cost most, and lists indexes to drop. Candidates "
+      "come from each query's shape: B-tree with equality columns first then the range or ORDER BY ... LIMIT columns "
+      "(with DESC), join columns, covering (INCLUDE), partial indexes for rare constants (from pg_stats), expression "
+      "indexes (lower(), ->>), unindexed foreign keys, BRIN for large append-only ordered tables; GIN for jsonb/array/"
+      "full text and pg_trgm for LIKE '%x%' are judged by rule. On a database with HypoPG every B-tree/BRIN candidate "
+      "is costed with hypothetical indexes (generic plans for $n queries) and a greedy workload-wide search picks the "
+      "set by benefit per byte under `budget_mb`, `max_indexes` and `min_improvement`, within `time_limit_s`. The "
+      "workload is `queries` (with calls) or the top `top_n` statements of pg_stat_statements. With `schema_ddl` and "
+      "no database, or without HypoPG, it gives rule-based candidates labelled unverified. Returns CREATE INDEX "
+      "CONCURRENTLY statements, per-query cost before/after, the workload total, estimated size, write overhead "
+      "(HOT breakage), the rule id; DROP INDEX CONCURRENTLY for unused, duplicate, prefix-redundant and invalid "
+      "indexes. Builds nothing unless `apply` is true and the database's config sets allow_apply.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
       "queries": {
-        "type": "array", "minItems": 1,
+        "type": "array", "minItems": 1, "maxItems": 1000,
         "items": {
           "type": "object",
           "properties": {
             "sql": {"type": "string", "minLength": 1},
-            "calls": {"type": "integer", "minimum": 1, "description": "How often the query runs (weight)."},
+            "calls": {"type": "number", "exclusiveMinimum": 0, "description": "How often the query runs (weight)."},
             "mean_ms": {"type": "number", "minimum": 0}
           },
           "required": ["sql"],
           "additionalProperties": false
         }
       },
-      "source": {"type": "string", "enum": ["queries", "pg_stat_statements", "log"], "description": "Where the workload comes from; inferred when absent."},
-      "log": {"type": "string", "description": "A query log (Django SQL debug log, PostgreSQL log, JSON Lines)."},
-      "schema_ddl": {"type": "string", "description": "CREATE TABLE / CREATE INDEX statements for offline advice."},
-      "database": {"type": "string"},
+      "source": {"type": "string", "enum": ["queries", "pg_stat_statements", "log"], "description": "Where the workload comes from; `queries` when given, else pg_stat_statements of the database."},
+      "top_n": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20, "description": "pg_stat_statements: how many statements by total time."},
+      "log": {"type": "string", "description": "A query log (not supported yet; pass `queries`)."},
+      "schema_ddl": {"type": "string", "description": "CREATE TABLE / CREATE INDEX statements for offline advice (used when no `database` is named)."},
+      "database": {"type": "string", "description": "Configured database name; the default one when absent."},
       "budget_mb": {"type": "number", "exclusiveMinimum": 0, "description": "Storage budget for new indexes."},
-      "max_indexes": {"type": "integer", "minimum": 1, "maximum": 50},
-      "max_columns": {"type": "integer", "minimum": 1, "maximum": 8},
-      "min_improvement": {"type": "number", "minimum": 0, "maximum": 1, "description": "Minimum relative workload cost cut for an index to be kept (0.1 = 10%)."},
-      "write_weight": {"type": "number", "minimum": 0, "description": "How much index write overhead counts against benefit (write-heavy tables)."},
+      "max_indexes": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+      "max_columns": {"type": "integer", "minimum": 1, "maximum": 8, "default": 3},
+      "min_improvement": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.001, "description": "Minimum share of the workload's cost an index must cut to be added (0.1 = 10%)."},
+      "write_weight": {"type": "number", "minimum": 0, "default": 1, "description": "How much index write overhead (workload writes, HOT breakage) counts against benefit."},
       "include_tables": {"type": "array", "items": {"type": "string"}},
       "exclude_tables": {"type": "array", "items": {"type": "string"}},
-      "time_limit_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
+      "time_limit_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 30, "description": "The search stops here and returns the best set so far."},
+      "apply": {"type": "boolean", "default": false, "description": "Build the recommended indexes (CREATE INDEX CONCURRENTLY); only where the config sets allow_apply for the database."}
     },
     "additionalProperties": false
   })json");
-  tool.annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false};
-  tool.implemented = false;
+  tool.output_schema = output_schema();
+  tool.annotations = {.read_only = false, .destructive = false, .idempotent = false, .open_world = false};
+  tool.handler = run_suggest_indexes;
   return tool;
 }
 

@@ -1,0 +1,346 @@
+// Candidate generation and drop advice without a database: the shapes the
+// advisor proposes from a query's model and a catalog, and what it must not
+// propose.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/advisor/advisor.h"
+#include "core/advisor/candidates.h"
+#include "core/sql/query_model.h"
+#include "knowledge/rule_book.h"
+
+namespace dbopt::advisor {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const knowledge::RuleBook& rules() {
+  static const auto book = knowledge::RuleBook::load_directory(DBOPT_SOURCE_DIR "/knowledge/rules");
+  return book;
+}
+
+std::vector<Candidate> candidates(const std::string& sql, const Catalog& catalog = {}) {
+  return candidates_for(sql::parse_query(sql), 0, catalog, CandidateLimits::from_rules(&rules(), 3));
+}
+
+const Candidate* find(const std::vector<Candidate>& all, const std::string& kind) {
+  for (const auto& c : all)
+    if (c.kind == kind) return &c;
+  return nullptr;
+}
+
+std::vector<std::string> identities(const std::vector<Candidate>& all) {
+  std::vector<std::string> out;
+  for (const auto& c : all) out.push_back(c.identity());
+  return out;
+}
+
+TEST(Candidates, EqualityColumnsComeBeforeTheRangeColumn) {
+  const auto all = candidates("SELECT id FROM orders WHERE created_at > $1 AND tenant_id = $2");
+  const auto* c = find(all, "btree");
+  ASSERT_NE(c, nullptr) << ::testing::PrintToString(identities(all));
+  EXPECT_THAT(c->keys, ElementsAre("tenant_id", "created_at"));
+  EXPECT_EQ(c->rule_id, "INDEX_BTREE_EQUALITY_THEN_RANGE");
+}
+
+TEST(Candidates, OrderByLimitShapeKeepsTheDirection) {
+  const auto all =
+      candidates("SELECT * FROM orders WHERE tenant_id = $1 AND status = $2 ORDER BY created_at DESC LIMIT 20");
+  const auto* c = find(all, "order_by");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->keys.back(), "created_at DESC");
+  EXPECT_EQ(c->keys.size(), 3u);
+  EXPECT_EQ(c->rule_id, "INDEX_BTREE_ORDER_LIMIT");
+  EXPECT_THAT(c->ddl(), HasSubstr("CREATE INDEX CONCURRENTLY"));
+}
+
+TEST(Candidates, OrderByOnAnotherTableGivesNoOrderShape) {
+  const auto all = candidates(
+      "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.tenant_id = 1 ORDER BY c.name LIMIT "
+      "5");
+  for (const auto& c : all)
+    if (c.table == "orders") EXPECT_NE(c.kind, "order_by") << c.identity();
+}
+
+TEST(Candidates, CoveringOnlyWhenTheQueryNamesFewColumns) {
+  const auto narrow = candidates("SELECT tenant_id, total FROM orders WHERE customer_id = $1");
+  const auto* c = find(narrow, "covering");
+  ASSERT_NE(c, nullptr);
+  EXPECT_THAT(c->include, ElementsAre("tenant_id", "total"));
+  EXPECT_EQ(find(candidates("SELECT * FROM orders WHERE customer_id = $1"), "covering"), nullptr);
+}
+
+TEST(Candidates, ExpressionKeyForAFunctionOnTheColumn) {
+  const auto all = candidates("SELECT * FROM customers WHERE lower(email) = $1");
+  const auto* c = find(all, "expression");
+  ASSERT_NE(c, nullptr);
+  EXPECT_THAT(c->keys, ElementsAre("(lower(email))"));
+  EXPECT_EQ(c->rule_id, "INDEX_EXPRESSION");
+  EXPECT_EQ(find(candidates("SELECT * FROM customers WHERE email = $1"), "expression"), nullptr);
+}
+
+TEST(Candidates, GinForJsonbContainmentAndNotForEquality) {
+  const auto all = candidates("SELECT * FROM orders WHERE attrs @> '{\"a\": 1}'");
+  const auto* c = find(all, "gin");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->method, "gin");
+  EXPECT_FALSE(c->costable);
+  EXPECT_EQ(c->rule_id, "INDEX_GIN_JSONB");
+  EXPECT_EQ(find(candidates("SELECT * FROM orders WHERE attrs = '{}'"), "gin"), nullptr);
+}
+
+TEST(Candidates, FullTextGinOnTheTsvectorExpression) {
+  const auto all = candidates("SELECT id FROM documents WHERE to_tsvector('english', body) @@ to_tsquery('planner')");
+  const auto* c = find(all, "gin");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->rule_id, "INDEX_GIN_FULLTEXT");
+  EXPECT_THAT(c->keys[0], HasSubstr("to_tsvector"));
+}
+
+TEST(Candidates, TrigramOnlyForALeadingWildcard) {
+  const auto all = candidates("SELECT * FROM customers WHERE name ILIKE '%smith%'");
+  const auto* c = find(all, "trigram");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->keys[0], "name gin_trgm_ops");
+  EXPECT_EQ(c->extension, "pg_trgm");  // the catalog does not list it
+  Catalog with_trgm;
+  with_trgm.extensions = {"pg_trgm"};
+  with_trgm.tables.push_back({.name = "customers"});
+  const auto installed = candidates("SELECT * FROM customers WHERE name ILIKE '%smith%'", with_trgm);
+  ASSERT_NE(find(installed, "trigram"), nullptr);
+  EXPECT_EQ(find(installed, "trigram")->extension, "");
+  EXPECT_EQ(find(candidates("SELECT * FROM customers WHERE name LIKE 'smith%'"), "trigram"), nullptr);
+}
+
+TEST(Candidates, JoinColumnOfTheJoinedTable) {
+  const auto all = candidates("SELECT o.id FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.email = $1");
+  bool found = false;
+  for (const auto& c : all)
+    if (c.kind == "join" && c.table == "orders" && c.keys == std::vector<std::string>{"customer_id"}) found = true;
+  EXPECT_TRUE(found) << ::testing::PrintToString(identities(all));
+}
+
+TEST(Candidates, PartialNeedsStatisticsThatSayTheValueIsRare) {
+  Catalog catalog;
+  TableInfo orders{.name = "orders", .rows = 100000, .analyzed = true, .has_stats = true};
+  ColumnStats status;
+  status.common_values = {"closed", "pending", "open"};
+  status.common_freqs = {0.95, 0.04, 0.01};
+  status.n_distinct = 3;
+  orders.columns["status"] = status;
+  orders.columns["created_at"] = ColumnStats{.n_distinct = -1};
+  catalog.tables.push_back(orders);
+  const auto rare = candidates("SELECT * FROM orders WHERE status = 'open' ORDER BY created_at LIMIT 10", catalog);
+  const auto* c = find(rare, "partial");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->where, "status = 'open'");
+  EXPECT_THAT(c->keys, ElementsAre("created_at"));
+  EXPECT_EQ(
+      find(candidates("SELECT * FROM orders WHERE status = 'closed' ORDER BY created_at LIMIT 10", catalog), "partial"),
+      nullptr);
+  // A rare value of a many-valued column (an id) is no partial index.
+  catalog.tables[0].columns["customer_id"] = ColumnStats{.n_distinct = -0.1};
+  EXPECT_EQ(
+      find(candidates("SELECT * FROM orders WHERE customer_id = 42 ORDER BY created_at LIMIT 10", catalog), "partial"),
+      nullptr);
+  // Without statistics (offline) nothing says the value is rare.
+  EXPECT_EQ(find(candidates("SELECT * FROM orders WHERE status = 'open' ORDER BY created_at LIMIT 10"), "partial"),
+            nullptr);
+}
+
+TEST(Candidates, BrinOnlyForHighCorrelationOnLargeAppendOnlyTables) {
+  Catalog catalog;
+  TableInfo events{.name = "events", .rows = 1e6, .analyzed = true, .has_stats = true, .inserts = 1000000};
+  events.columns["created_at"] = ColumnStats{.n_distinct = -1, .correlation = 0.999};
+  events.columns["shuffled_at"] = ColumnStats{.n_distinct = -1, .correlation = 0.01};
+  catalog.tables.push_back(events);
+  EXPECT_NE(find(candidates("SELECT count(*) FROM events WHERE created_at > $1", catalog), "brin"), nullptr);
+  EXPECT_EQ(find(candidates("SELECT count(*) FROM events WHERE shuffled_at > $1", catalog), "brin"), nullptr);
+  catalog.tables[0].updates = 500000;  // not append-only
+  EXPECT_EQ(find(candidates("SELECT count(*) FROM events WHERE created_at > $1", catalog), "brin"), nullptr);
+}
+
+TEST(Candidates, AnExistingIndexSuppressesOrIsWidened) {
+  const Catalog catalog = catalog_from_ddl(
+      "CREATE TABLE orders (id int, tenant_id int, created_at timestamp);"
+      "CREATE INDEX orders_tenant ON orders (tenant_id);"
+      "CREATE INDEX orders_created ON orders (created_at, id);");
+  const auto served = candidates("SELECT * FROM orders WHERE created_at > $1", catalog);
+  EXPECT_EQ(find(served, "btree"), nullptr) << "orders_created already starts with created_at";
+  const auto widened = candidates("SELECT * FROM orders WHERE tenant_id = $1 AND created_at > $2", catalog);
+  const auto* c = find(widened, "btree");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->widens, "orders_tenant");
+}
+
+TEST(Candidates, MaxColumnsCapsTheKeys) {
+  const auto all = candidates_for(sql::parse_query("SELECT * FROM t WHERE a = 1 AND b = 2 AND c = 3 AND d > 4"), 0, {},
+                                  CandidateLimits::from_rules(&rules(), 2));
+  for (const auto& c : all) EXPECT_LE(c.keys.size(), 2u) << c.identity();
+}
+
+TEST(DropAdvice, DuplicatePrefixUnusedAndInvalid) {
+  Catalog catalog;
+  TableInfo t{.schema = "s", .name = "t"};
+  t.indexes.push_back(
+      {.name = "t_pkey", .keys = {"id"}, .unique = true, .primary = true, .constraint = true, .scans = 0});
+  t.indexes.push_back({.name = "t_a", .keys = {"a"}, .scans = 5});
+  t.indexes.push_back({.name = "t_a_b", .keys = {"a", "b"}, .scans = 7});
+  t.indexes.push_back({.name = "t_c1", .keys = {"c"}, .scans = 3});
+  t.indexes.push_back({.name = "t_c2", .keys = {"c"}, .scans = 3});
+  t.indexes.push_back({.name = "t_d", .keys = {"d"}, .scans = 0});
+  t.indexes.push_back({.name = "t_e_unique", .keys = {"e"}, .unique = true, .scans = 0});
+  t.indexes.push_back({.name = "t_f", .keys = {"f"}, .valid = false, .scans = 0});
+  catalog.tables.push_back(t);
+  std::map<std::string, std::string> by_index;
+  for (const auto& d : drop_advice(catalog)) {
+    by_index[d.index] = d.rule_id;
+    EXPECT_EQ(d.ddl, "DROP INDEX CONCURRENTLY " + d.index + ";");
+  }
+  EXPECT_EQ(by_index["t_a"], "INDEX_PREFIX_REDUNDANT");
+  EXPECT_EQ(by_index["t_c2"], "INDEX_DUPLICATE");
+  EXPECT_EQ(by_index["t_d"], "INDEX_UNUSED");
+  EXPECT_EQ(by_index["t_f"], "INDEX_INVALID");
+  EXPECT_FALSE(by_index.contains("t_pkey"));
+  EXPECT_FALSE(by_index.contains("t_e_unique")) << "a unique index enforces something even when never scanned";
+  EXPECT_FALSE(by_index.contains("t_c1"));
+  EXPECT_FALSE(by_index.contains("t_a_b"));
+}
+
+TEST(Offline, RuleBasedCandidatesAreLabelledAndBadQueriesListed) {
+  const std::vector<WorkloadQuery> workload = {{"SELECT * FROM orders WHERE customer_id = 42", 1000},
+                                               {"SELEC nonsense", 1},
+                                               {"SELECT * FROM unknown_table WHERE x = 1", 1},
+                                               {"CREATE TABLE x (a int)", 1}};
+  const auto r = advise_offline("CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL);", workload,
+                                {}, &rules());
+  EXPECT_EQ(r.mode, "rule_based");
+  ASSERT_EQ(r.unverified.size(), 1u);
+  EXPECT_FALSE(r.unverified[0].verified);
+  EXPECT_THAT(r.unverified[0].evidence, HasSubstr("Unverified"));
+  EXPECT_THAT(r.unverified[0].candidate.keys, ElementsAre("customer_id"));
+  ASSERT_EQ(r.skipped.size(), 3u);
+  EXPECT_THAT(r.skipped[0].reason, HasSubstr("does not parse"));
+  EXPECT_THAT(r.skipped[1].reason, HasSubstr("unknown_table"));
+  EXPECT_THAT(r.skipped[2].reason, HasSubstr("no plan"));
+}
+
+TEST(Offline, DuplicateIndexesInTheDdlAreFound) {
+  const auto r =
+      advise_offline("CREATE TABLE t (a int, b int); CREATE INDEX t_a ON t (a); CREATE INDEX t_a_again ON t (a);",
+                     {{"SELECT * FROM t WHERE b = 1", 1}}, {}, &rules());
+  ASSERT_EQ(r.drops.size(), 1u);
+  EXPECT_EQ(r.drops[0].index, "t_a_again");
+  EXPECT_EQ(r.drops[0].rule_id, "INDEX_DUPLICATE");
+}
+
+}  // namespace
+}  // namespace dbopt::advisor
+
+namespace dbopt::advisor {
+namespace {
+
+// Every index rule: a case where it fires and one where it must stay quiet.
+struct RuleCase {
+  std::string rule_id;
+  bool fires;
+  std::string sql;
+};
+
+Catalog stats_catalog() {
+  Catalog catalog;
+  TableInfo orders{.name = "orders", .rows = 1e6, .analyzed = true, .has_stats = true, .inserts = 1000000};
+  ColumnStats status;
+  status.common_values = {"closed", "open"};
+  status.common_freqs = {0.98, 0.02};
+  status.n_distinct = 2;
+  orders.columns["status"] = status;
+  orders.columns["created_at"] = ColumnStats{.n_distinct = -1, .correlation = 1.0};
+  orders.columns["shuffled_at"] = ColumnStats{.n_distinct = -1, .correlation = 0.0};
+  catalog.tables.push_back(orders);
+  catalog.tables.push_back({.name = "customers"});
+  catalog.tables.push_back({.name = "documents"});
+  return catalog;
+}
+
+const std::vector<RuleCase>& rule_cases() {
+  static const std::vector<RuleCase> cases = {
+      {"INDEX_BTREE_EQUALITY_THEN_RANGE", true, "SELECT * FROM orders WHERE tenant_id = 1 AND created_at > $1"},
+      {"INDEX_BTREE_EQUALITY_THEN_RANGE", false, "SELECT * FROM orders WHERE tenant_id <> 1"},
+      {"INDEX_BTREE_ORDER_LIMIT", true, "SELECT * FROM orders WHERE tenant_id = 1 ORDER BY created_at DESC LIMIT 5"},
+      {"INDEX_BTREE_ORDER_LIMIT", false, "SELECT * FROM orders WHERE tenant_id = 1 ORDER BY lower(note) LIMIT 5"},
+      {"INDEX_JOIN_COLUMN", true, "SELECT 1 FROM customers c JOIN orders o ON o.customer_id = c.id WHERE c.id = 5"},
+      {"INDEX_JOIN_COLUMN", false, "SELECT 1 FROM orders o WHERE o.customer_id = 5"},
+      {"INDEX_COVERING", true, "SELECT total FROM orders WHERE customer_id = $1"},
+      {"INDEX_COVERING", false, "SELECT * FROM orders WHERE customer_id = $1"},
+      {"INDEX_PARTIAL", true, "SELECT id FROM orders WHERE status = 'open' ORDER BY created_at LIMIT 5"},
+      {"INDEX_PARTIAL", false, "SELECT id FROM orders WHERE status = 'closed' ORDER BY created_at LIMIT 5"},
+      {"INDEX_EXPRESSION", true, "SELECT * FROM customers WHERE lower(email) = $1"},
+      {"INDEX_EXPRESSION", false, "SELECT * FROM customers WHERE email = $1"},
+      {"INDEX_GIN_JSONB", true, "SELECT * FROM orders WHERE attrs ? 'gift'"},
+      {"INDEX_GIN_JSONB", false, "SELECT * FROM orders WHERE attrs->>'gift' = 'yes'"},
+      {"INDEX_GIN_JSONB", true, "SELECT * FROM orders WHERE tags && ARRAY['t1']"},
+      {"INDEX_GIN_JSONB", false, "SELECT * FROM orders WHERE tags[1] = 't1'"},
+      {"INDEX_GIN_FULLTEXT", true, "SELECT id FROM documents WHERE to_tsvector('simple', body) @@ to_tsquery('x')"},
+      {"INDEX_GIN_FULLTEXT", false, "SELECT id FROM documents WHERE body = 'x'"},
+      {"INDEX_TRGM", true, "SELECT * FROM customers WHERE name LIKE '%ann%'"},
+      {"INDEX_TRGM", false, "SELECT * FROM customers WHERE name LIKE 'ann%'"},
+      {"INDEX_BRIN", true, "SELECT count(*) FROM orders WHERE created_at >= $1"},
+      {"INDEX_BRIN", false, "SELECT count(*) FROM orders WHERE shuffled_at >= $1"},
+  };
+  return cases;
+}
+
+TEST(IndexRules, EveryCandidateRuleFiresOnItsCaseAndStaysQuietOnTheOther) {
+  const Catalog catalog = stats_catalog();
+  for (const auto& c : rule_cases()) {
+    SCOPED_TRACE(c.rule_id + ": " + c.sql);
+    const auto all = candidates_for(sql::parse_query(c.sql), 0, catalog, CandidateLimits::from_rules(&rules(), 3));
+    const bool fired = std::any_of(all.begin(), all.end(), [&](const Candidate& x) { return x.rule_id == c.rule_id; });
+    EXPECT_EQ(fired, c.fires) << ::testing::PrintToString(identities(all));
+    for (const auto& x : all) {
+      const auto& rule = rules().rule(x.rule_id);  // throws for an id the knowledge base lacks
+      EXPECT_EQ(rule.render_summary({{"table", x.table}, {"ddl", x.ddl()}, {"reason", x.reason}}).find("{{"),
+                std::string::npos);
+    }
+  }
+}
+
+TEST(IndexRules, WriteOverheadNamesTheHotBreakingColumn) {
+  const std::vector<WorkloadQuery> breaks = {{"SELECT * FROM t WHERE status = $1", 10},
+                                             {"UPDATE t SET status = $1 WHERE id = $2", 10}};
+  const auto fired = advise_offline("CREATE TABLE t (id int, status int, note text);", breaks, {}, &rules());
+  ASSERT_FALSE(fired.unverified.empty());
+  EXPECT_TRUE(fired.unverified[0].writes.breaks_hot);
+  EXPECT_EQ(fired.unverified[0].writes.hot_columns, std::vector<std::string>{"status"});
+  const std::vector<WorkloadQuery> keeps = {{"SELECT * FROM t WHERE status = $1", 10},
+                                            {"UPDATE t SET note = $1 WHERE id = $2", 10}};
+  const auto quiet = advise_offline("CREATE TABLE t (id int, status int, note text);", keeps, {}, &rules());
+  ASSERT_FALSE(quiet.unverified.empty());
+  for (const auto& r : quiet.unverified)
+    if (r.candidate.keys == std::vector<std::string>{"status"}) EXPECT_FALSE(r.writes.breaks_hot);
+  EXPECT_EQ(quiet.unverified[0].writes.workload_writes, 10);
+  EXPECT_GT(rules().threshold("INDEX_WRITE_OVERHEAD", "cost_per_written_row"), 0);
+}
+
+TEST(IndexRules, EveryIndexRuleHasCases) {
+  // Drop rules: DropAdvice.DuplicatePrefixUnusedAndInvalid; write overhead: above; foreign keys need
+  // pg_constraint: SuggestIndexesLive.UnindexedForeignKeyIsReported / ForeignKeyQuietWhenIndexed.
+  std::set<std::string> elsewhere = {"INDEX_UNUSED",  "INDEX_DUPLICATE",      "INDEX_PREFIX_REDUNDANT",
+                                     "INDEX_INVALID", "INDEX_WRITE_OVERHEAD", "INDEX_FK_UNINDEXED"};
+  for (const auto* rule : rules().rules_in(knowledge::Category::index)) {
+    if (elsewhere.contains(rule->id)) continue;
+    int fires = 0, quiet = 0;
+    for (const auto& c : rule_cases())
+      if (c.rule_id == rule->id) (c.fires ? fires : quiet)++;
+    EXPECT_GT(fires, 0) << rule->id;
+    EXPECT_GT(quiet, 0) << rule->id;
+  }
+}
+
+}  // namespace
+}  // namespace dbopt::advisor
