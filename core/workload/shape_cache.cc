@@ -1,0 +1,45 @@
+#include "core/workload/shape_cache.h"
+
+#include "core/common/error.h"
+#include "core/sql/fingerprint.h"
+
+namespace dbopt::workload {
+
+InternedStatement ShapeCache::intern(std::string_view sql) {
+  InternedStatement out;
+  out.scan = shape_key(sql, key_);
+  if (const auto it = by_key_.find(key_); it != by_key_.end()) {
+    out.shape = it->second;
+    ++shapes_[out.shape].count;
+    return out;
+  }
+  ++parse_calls_;
+  Shape s;
+  s.example.assign(sql);
+  try {
+    if (out.scan.truncated) throw Error(ErrorCode::invalid_argument, "the statement was cut (it ends with ...)");
+    s.fingerprint = sql::fingerprint(sql);
+    s.normalized = sql::normalize(sql);
+    auto statements = sql::parse_script(sql);
+    if (statements.size() == 1) s.model = std::move(statements.front());
+  } catch (const Error& e) {
+    s.fingerprint.clear();
+    s.error = e.what();
+  }
+  std::uint32_t id;
+  if (const auto f = s.fingerprint.empty() ? by_fingerprint_.end() : by_fingerprint_.find(s.fingerprint);
+      f != by_fingerprint_.end()) {
+    id = f->second;
+  } else {
+    id = static_cast<std::uint32_t>(shapes_.size());
+    s.id = id;
+    if (!s.fingerprint.empty()) by_fingerprint_.emplace(s.fingerprint, id);
+    shapes_.push_back(std::move(s));
+  }
+  by_key_.emplace(key_, id);
+  ++shapes_[id].count;
+  out.shape = id;
+  return out;
+}
+
+}  // namespace dbopt::workload
