@@ -42,9 +42,10 @@ const char* rule_for(Kind k) {
   }
 }
 
+// Installed packages and the standard library: not the application's own code.
 bool library_frame(const std::string& file) {
-  static const char* kLibrary[] = {"/django/",    "site-packages", "dist-packages", "/usr/lib/python", "<frozen",
-                                   "sqlalchemy/", "/lib/python3",  "active_record", "activerecord",    "graphql/"};
+  static const char* kLibrary[] = {"site-packages/", "dist-packages/", "/usr/lib/python", "/lib/python3.",
+                                   "<frozen",        "/gems/",         "node_modules/"};
   return std::any_of(std::begin(kLibrary), std::end(kLibrary),
                      [&](const char* p) { return file.find(p) != std::string::npos; });
 }
@@ -58,7 +59,7 @@ Framework framework_of(const StatementEvent& e) {
     }
   }
   for (const auto& f : e.stack) {
-    if (f.file.find("/django/") != std::string::npos) return Framework::django;
+    if (f.file.find("/django/db/") != std::string::npos) return Framework::django;
     if (f.file.find("sqlalchemy") != std::string::npos) return Framework::sqlalchemy;
     if (f.file.find("active_record") != std::string::npos) return Framework::rails;
     if (f.file.find("graphql") != std::string::npos) return Framework::graphql;
@@ -81,7 +82,7 @@ class Detector {
 
   void add(LogRecord&& rec) {
     if (rec.kind == LogRecord::Kind::unit_boundary) {
-      grouper_.boundary(rec.session);
+      grouper_.boundary(rec.session, rec.unit);
       return;
     }
     StatementEvent& e = rec.event;

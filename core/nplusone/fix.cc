@@ -57,7 +57,32 @@ const ShapeFacts::Filter* key_filter(const ShapeFacts& r) {
 struct Match {
   std::string field;   // the relation's name on the model that has the rows
   std::string column;  // the foreign key column
+  std::string table;   // the table of that column (a table joined into the source, or the source's own)
 };
+
+// The select_related path from `from` to `to` through the source's joins
+// (shop_book -> shop_author via author_id: "author"); empty when there is none.
+std::optional<std::string> join_path(const ShapeFacts& source, const std::string& from, const std::string& to) {
+  std::string path;
+  std::string at = to;
+  for (int depth = 0; depth < 4 && at != from; ++depth) {
+    bool stepped = false;
+    for (const auto& j : source.joins) {
+      for (const auto& [fk, pk] : {std::pair{&j.left, &j.right}, std::pair{&j.right, &j.left}}) {
+        if (pk->table == at && pk->name == "id" && fk->table != at && ends_with(fk->name, "_id")) {
+          path = strip_id(fk->name) + (path.empty() ? "" : "__" + path);
+          at = fk->table;
+          stepped = true;
+          break;
+        }
+      }
+      if (stepped) break;
+    }
+    if (!stepped) return std::nullopt;
+  }
+  if (at != from) return std::nullopt;
+  return path;
+}
 
 const ForeignKey* find_fk(const std::vector<ForeignKey>& fks, const std::string& table, const std::string& column,
                           const std::string& ref_table) {
@@ -75,7 +100,7 @@ std::optional<Match> forward(const ShapeFacts& r, const ShapeFacts& p, const std
     // The live catalog's foreign keys first, then Django's naming convention.
     const auto* fk = find_fk(fks, c.table, c.name, r.table);
     if ((fk && fk->ref_column == key->column) || (key->column == "id" && refers_to(c.name, r.table)))
-      return Match{strip_id(c.name), c.name};
+      return Match{strip_id(c.name), c.name, c.table};
   }
   return std::nullopt;
 }
@@ -86,7 +111,7 @@ std::optional<Match> reverse(const ShapeFacts& r, const ShapeFacts& p, const std
   for (const auto& f : r.filters) {
     if (f.op != "=" || !is_value(f.value_kind) || f.table != r.table) continue;
     if (find_fk(fks, r.table, f.column, p.table) != nullptr || refers_to(f.column, p.table))
-      return Match{strip_id(f.column), f.column};
+      return Match{strip_id(f.column), f.column, r.table};
   }
   return std::nullopt;
 }
@@ -366,7 +391,14 @@ FixPlan plan_fix(const ShapeFacts& r, const ShapeFacts* source, const std::vecto
       plan.kind = Kind::forward_fk;
       plan.related = true;
       plan.text.relation = fwd->field;
-      plan.text.django = owner + ".objects.select_related(" + quoted(fwd->field) + ")";
+      // The key came from a table the source already joins (select_related('author') then author.profile).
+      if (!fwd->table.empty() && fwd->table != source->table) {
+        if (const auto path = join_path(*source, source->table, fwd->table); path && !path->empty()) {
+          plan.kind = Kind::nested_fk;
+          plan.text.relation = *path + "__" + fwd->field;
+        }
+      }
+      plan.text.django = owner + ".objects.select_related(" + quoted(plan.text.relation) + ")";
       plan.text.sql = "SELECT * FROM " + r.table + " WHERE " + key_column + " = ANY($1) with $1 the " + fwd->column +
                       " values of the " + source->table + " rows, or LEFT JOIN " + r.table + " ON " + r.table + "." +
                       key_column + " = " + source->table + "." + fwd->column + " in the source query";

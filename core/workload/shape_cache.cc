@@ -18,9 +18,11 @@ InternedStatement ShapeCache::intern(std::string_view sql) {
   s.example.assign(sql);
   try {
     if (out.scan.truncated) throw Error(ErrorCode::invalid_argument, "the statement was cut (it ends with ...)");
-    s.fingerprint = sql::fingerprint(sql);
-    s.normalized = sql::normalize(sql);
-    auto statements = sql::parse_script(sql);
+    // DB-API text (%s) as PostgreSQL writes placeholders, so that it parses.
+    const std::string text = sql.find('%') == std::string_view::npos ? std::string(sql) : dollar_placeholders(sql);
+    s.fingerprint = sql::fingerprint(text);
+    s.normalized = sql::normalize(text);
+    auto statements = sql::parse_script(text);
     if (statements.size() == 1) s.model = std::move(statements.front());
   } catch (const Error& e) {
     s.fingerprint.clear();

@@ -219,6 +219,38 @@ std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed) {
   return h;
 }
 
+std::string dollar_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  int n = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {  // copy quoted text as it is
+      const auto end = sql.find(c, i + 1);
+      const std::size_t stop = end == std::string_view::npos ? sql.size() : end + 1;
+      out.append(sql.substr(i, stop - i));
+      i = stop - 1;
+    } else if (c == '%' && i + 1 < sql.size() && sql[i + 1] == 's') {
+      out += "$" + std::to_string(++n);
+      ++i;
+    } else if (c == '%' && i + 1 < sql.size() && sql[i + 1] == '(') {
+      const auto end = sql.find(")s", i + 2);
+      if (end == std::string_view::npos) {
+        out.push_back(c);
+        continue;
+      }
+      out += "$" + std::to_string(++n);
+      i = end + 1;
+    } else if (c == '%' && i + 1 < sql.size() && sql[i + 1] == '%') {
+      out.push_back('%');  // a literal % in DB-API text
+      ++i;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 ShapeScan shape_key(std::string_view sql, std::string& key) { return Scanner(sql, key).run(); }
 
 }  // namespace dbopt::workload

@@ -29,6 +29,10 @@ struct ShapeScan {
 // Writes the key of `sql` into `key` (cleared first) and returns what the scan saw.
 ShapeScan shape_key(std::string_view sql, std::string& key);
 
+// The statement with DB-API placeholders (%s, %(name)s) numbered as $1, $2 ...
+// so that PostgreSQL's parser reads it; quoted text and comments are left alone.
+std::string dollar_placeholders(std::string_view sql);
+
 // FNV-1a, for combining parameter values into values_hash.
 std::uint64_t hash_bytes(std::string_view bytes, std::uint64_t seed = 1469598103934665603ULL);
 

@@ -6,7 +6,8 @@
 // `dbopt-unit:` marker (all open units), at the end of its session
 // (disconnection), after a pause longer than gap_ms between two of its
 // statements (when the log has times), when it holds max_events, and at the
-// end of the input. Memory is bounded: at most max_open units are kept open
+// end of the input. A unit's key names its request, session, or the last
+// marker before it ("log [handler_name]"). Memory is bounded: at most max_open units are kept open
 // (the least recently used is closed first), each with at most max_events.
 #pragma once
 
@@ -74,7 +75,7 @@ class UnitGrouper {
       if (open_.size() >= options_.max_open) close(open_.find(lru_.front()));
       lru_.push_back(key);
       Open o;
-      o.unit.key = key;
+      o.unit.key = label_.empty() ? key : key + " [" + label_ + "]";
       o.lru = std::prev(lru_.end());
       it = open_.emplace(key, std::move(o)).first;
     } else {
@@ -85,10 +86,12 @@ class UnitGrouper {
     if (it->second.unit.items.size() >= options_.max_events) close(it);
   }
 
-  // A marker (session empty: every open unit) or the end of a session.
-  void boundary(const std::string& session) {
+  // A marker (session empty: every open unit; `label` names the units that
+  // follow) or the end of a session.
+  void boundary(const std::string& session, const std::string& label = {}) {
     if (session.empty()) {
       close_all();
+      label_ = label;
       return;
     }
     for (auto it = open_.begin(); it != open_.end();) {
@@ -133,6 +136,7 @@ class UnitGrouper {
   std::list<std::string> lru_;
   std::uint64_t kinds_[3] = {0, 0, 0};
   std::uint64_t gap_splits_ = 0;
+  std::string label_;  // the last marker's name
 };
 
 }  // namespace dbopt::workload
