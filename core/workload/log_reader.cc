@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -647,7 +648,12 @@ LogFormat detect_format(std::string_view sample) {
       continue;
     }
     double s = 0;
-    if (line.find("; args=") != std::string_view::npos && django_record_start(line, s) != std::string_view::npos)
+    const auto django_start = django_record_start(line, s);
+    if (django_start != std::string_view::npos &&
+        (line.find("; args=") != std::string_view::npos ||
+         // a statement too long for the sample: "(0.001) SELECT ..." near the start of the line
+         (django_start < 200 && line.size() > django_start + 10 &&
+          std::isupper(static_cast<unsigned char>(line[line.find(") ", django_start) + 2])))))
       ++django;
     else if (looks_like_csv_start(line))
       ++csv;
