@@ -499,7 +499,9 @@ std::size_t django_record_start(std::string_view line, double& seconds) {
     std::size_t i = open + 1;
     const std::size_t digits_start = i;
     while (i < line.size() && ((line[i] >= '0' && line[i] <= '9') || line[i] == '.')) ++i;
-    if (i > digits_start && i + 1 < line.size() && line[i] == ')' && line[i + 1] == ' ') {
+    // Django writes %.3f: a dot, so varchar(100) in a statement is no record start.
+    const bool has_dot = line.substr(digits_start, i - digits_start).find('.') != std::string_view::npos;
+    if (has_dot && i > digits_start && i + 1 < line.size() && line[i] == ')' && line[i + 1] == ' ') {
       if (const auto v = parse_double(line.substr(digits_start, i - digits_start))) {
         seconds = *v;
         return open;
@@ -550,6 +552,30 @@ std::vector<std::string> parse_python_args(std::string_view s) {
   return out;
 }
 
+// django.db.backends.schema: "<prefix>CREATE TABLE ...; (params None)".
+bool schema_statement(std::string_view line, const RecordSink& sink, ReadStats& stats) {
+  const auto params = line.rfind("; (params ");
+  if (params == std::string_view::npos) return false;
+  static constexpr std::array<std::string_view, 9> kStarts = {"CREATE ", "ALTER ",  "DROP ",     "INSERT ", "UPDATE ",
+                                                              "DELETE ", "SELECT ", "TRUNCATE ", "COMMENT "};
+  std::size_t start = std::string_view::npos;
+  for (const auto k : kStarts) {
+    for (auto at = line.find(k); at != std::string_view::npos && at < params; at = line.find(k, at + 1)) {
+      if (at == 0 || line[at - 1] == ' ') {
+        start = std::min(start, at);
+        break;
+      }
+    }
+  }
+  if (start == std::string_view::npos) return false;
+  LogRecord rec;
+  rec.event.sql.assign(line.substr(start, params - start));
+  rec.event.line = stats.lines;
+  ++stats.statements;
+  sink(std::move(rec));
+  return true;
+}
+
 void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, const CancellationToken* cancel) {
   std::string text;  // the record being assembled (multi-line SQL)
   double seconds = 0;
@@ -592,6 +618,8 @@ void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, cons
         if (open) stats.skipped_lines += record_lines;
         open = false;
         emit_marker(marker, sink, stats);
+      } else if (!open && schema_statement(line, sink, stats)) {
+        // logged by django.db.backends.schema (migrations): ran, but without a time
       } else if (open && text.size() < kMaxRecord) {
         text.push_back('\n');
         text.append(line);
