@@ -80,7 +80,7 @@ class Detector {
       : options_(options),
         grouper_(options.grouping, [this](workload::UnitGrouper<Event>::Unit&& u) { analyze(std::move(u)); }) {}
 
-  void add(LogRecord&& rec) {
+  void add(LogRecord& rec) {
     if (rec.kind == LogRecord::Kind::unit_boundary) {
       grouper_.boundary(rec.session, rec.unit);
       return;
@@ -273,29 +273,51 @@ class Detector {
         if (!call_site) call_site = e.call_site;
       }
       const Thresholds& t = thresholds(plan.kind);
-      std::string reason;
-      bool report = false;
-      if (reps < t.min_repeats) {
-        reason = "ran " + std::to_string(reps) + " times in one loop, fewer than min_repeats " +
-                 std::to_string(t.min_repeats);
-      } else if (values.size() == 1) {
-        reason = "the very same statement with the same values " + std::to_string(reps) +
-                 " times: a missing cache, not a loop over rows";
-      } else if (batched) {
-        reason = "each statement already handles a batch (IN list or multi-row VALUES)";
-      } else if (!r.is_write() && !source && plan.kind != Kind::get_in_loop) {
-        reason = "no earlier query in the unit returned the rows it runs for";
-      } else if (timed && total < t.min_total_ms) {
-        reason = "took " + format_ms(total) + " ms in all, less than min_total_ms " + format_ms(t.min_total_ms);
-      } else {
-        report = true;
-        reason = std::to_string(reps) + " statements of the same shape with different values" +
-                 (period > 1 ? " in a loop body of " + std::to_string(period) + " statements" : std::string()) +
-                 (source ? ", after the source query" : std::string()) +
-                 (timed ? ", " + format_ms(total) + " ms in all" : ", count only (no durations in the log)");
-      }
-      const std::string key = std::to_string(shape) + "/" + std::to_string(source_shape) + "/" + to_string(plan.kind) +
-                              (report ? "" : "/" + reason.substr(0, 24));
+      // Why (not) reported; the text is written once per group, not per loop.
+      enum class Why { few, same_values, batched, no_source, fast, reported };
+      Why why = Why::reported;
+      if (reps < t.min_repeats)
+        why = Why::few;
+      else if (values.size() == 1)
+        why = Why::same_values;
+      else if (batched)
+        why = Why::batched;
+      else if (!r.is_write() && !source && plan.kind != Kind::get_in_loop)
+        why = Why::no_source;
+      else if (timed && total < t.min_total_ms)
+        why = Why::fast;
+      const bool report = why == Why::reported;
+      auto reason = [&]() -> std::string {
+        switch (why) {
+          case Why::few:
+            return "ran " + std::to_string(reps) + " times in one loop, fewer than min_repeats " +
+                   std::to_string(t.min_repeats);
+          case Why::same_values:
+            return "the very same statement with the same values " + std::to_string(reps) +
+                   " times: a missing cache, not a loop over rows";
+          case Why::batched:
+            return "each statement already handles a batch (IN list or multi-row VALUES)";
+          case Why::no_source:
+            return "no earlier query in the unit returned the rows it runs for";
+          case Why::fast:
+            return "took " + format_ms(total) + " ms in all, less than min_total_ms " + format_ms(t.min_total_ms);
+          case Why::reported:
+            break;
+        }
+        return std::to_string(reps) + " statements of the same shape with different values" +
+               (period > 1 ? " in a loop body of " + std::to_string(period) + " statements" : std::string()) +
+               (source ? ", after the source query" : std::string()) +
+               (timed ? ", " + format_ms(total) + " ms in all" : ", count only (no durations in the log)");
+      };
+      group_key_.clear();
+      group_key_ += std::to_string(shape);
+      group_key_ += '/';
+      group_key_ += std::to_string(source_shape);
+      group_key_ += '/';
+      group_key_ += to_string(plan.kind);
+      group_key_ += '/';
+      group_key_ += std::to_string(static_cast<int>(why));
+      const std::string& key = group_key_;
       auto [it, fresh] = groups_.try_emplace(key);
       Group& g = it->second;
       if (fresh) {
@@ -310,7 +332,7 @@ class Detector {
         g.first_unit = unit.key;
         g.first_line = seq[start + a]->line;
         g.reported = report;
-        g.reason = reason;
+        g.reason = reason();
         g.timed = timed;
       }
       g.timed = g.timed && timed;
@@ -328,6 +350,7 @@ class Detector {
   workload::UnitGrouper<Event> grouper_;
   std::unordered_map<std::uint32_t, ShapeFacts> facts_;
   std::map<std::string, Group> groups_;
+  std::string group_key_;
   std::vector<CallSite> call_sites_;
   std::unordered_map<std::string, std::uint32_t> call_site_ids_;
   std::uint64_t units_ = 0;
@@ -368,13 +391,13 @@ Result analyze_log(std::istream& in, const workload::ReadOptions& read, const Op
                    const CancellationToken* cancel) {
   Detector d(options);
   const auto stats = workload::read_log(
-      in, read, [&](LogRecord&& rec) { d.add(std::move(rec)); }, cancel);
+      in, read, [&](LogRecord& rec) { d.add(rec); }, cancel);
   return d.finish(stats);
 }
 
 Result analyze_statements(const std::vector<std::string>& statements, const Options& options) {
   Detector d(options);
-  const auto stats = workload::read_statements(statements, [&](LogRecord&& rec) { d.add(std::move(rec)); });
+  const auto stats = workload::read_statements(statements, [&](LogRecord& rec) { d.add(rec); });
   return d.finish(stats);
 }
 

@@ -22,12 +22,12 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 
 // A line with control bytes other than tab, or invalid UTF-8 lead bytes, is not a log line.
 bool garbage(std::string_view line) {
+  bool bad = false;  // no early exit: the loop vectorizes
   for (const char ch : line) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 && c != '\t') return true;
-    if (c == 0x7f || c == 0xff || c == 0xfe) return true;
+    bad |= (c < 0x20 && c != '\t') | (c == 0x7f) | (c >= 0xfe);
   }
-  return false;
+  return bad;
 }
 
 std::optional<double> parse_double(std::string_view s) {
@@ -57,8 +57,8 @@ class PgAssembler {
   void add(PgRecord& r) {
     const std::string_view msg = r.message;
     if (r.severity == "DETAIL") {
-      if (pending_ && pending_session_ == session_of(r.meta) && starts_with(msg, "parameters: "))
-        pending_->params = parse_bind_parameters(msg.substr(12));
+      if (pending_ && event().session == session_of(r.meta) && starts_with(msg, "parameters: "))
+        event().params = parse_bind_parameters(msg.substr(12));
       return;
     }
     if (r.severity != "LOG") {
@@ -77,8 +77,8 @@ class PgAssembler {
       rest.remove_prefix(ms + 3);
       while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
       if (rest.empty()) {  // log_duration: the time of the statement logged just before
-        if (pending_ && pending_session_ == session_of(r.meta) && !pending_->duration_ms) {
-          pending_->duration_ms = duration;
+        if (pending_ && event().session == session_of(r.meta) && !event().duration_ms) {
+          event().duration_ms = duration;
           flush();
         }
         return;
@@ -95,46 +95,47 @@ class PgAssembler {
       flush();
       LogRecord boundary;
       boundary.kind = LogRecord::Kind::unit_boundary;
-      boundary.session = session_of(r.meta);
+      boundary.session.assign(session_of(r.meta));
       boundary.unit = "disconnection";
-      sink_(std::move(boundary));
+      sink_(boundary);
       return;
     } else {
       return;  // parse/bind steps, connections, checkpoints: not statements
     }
     flush();
-    StatementEvent e;
+    // One record reused for every statement: assign() keeps the strings' buffers.
+    StatementEvent& e = event();
     e.sql.assign(sql);
+    e.params.clear();
     e.duration_ms = duration;
     e.ts_ms = r.meta.ts_ms;
-    e.session = session_of(r.meta);
-    e.application = std::move(r.meta.application);
+    e.session.assign(session_of(r.meta));
+    e.application.assign(r.meta.application);
     e.line = r.line;
     if (!r.detail.empty() && starts_with(r.detail, "parameters: "))
       e.params = parse_bind_parameters(std::string_view(r.detail).substr(12));
-    pending_ = std::move(e);
-    pending_session_ = pending_->session;
+    pending_ = true;
   }
 
   void flush() {
     if (!pending_) return;
-    LogRecord rec;
-    rec.event = std::move(*pending_);
-    pending_.reset();
+    pending_ = false;
     ++stats_.statements;
-    sink_(std::move(rec));
+    record_.kind = LogRecord::Kind::statement;
+    sink_(record_);
   }
 
  private:
-  static std::string session_of(const PrefixValues& m) {
+  StatementEvent& event() { return record_.event; }
+  static std::string_view session_of(const PrefixValues& m) {
     if (!m.session.empty()) return m.session;
     return m.pid;
   }
 
   const RecordSink& sink_;
   ReadStats& stats_;
-  std::optional<StatementEvent> pending_;
-  std::string pending_session_;
+  LogRecord record_;
+  bool pending_ = false;
 };
 
 void emit_marker(std::string_view name, const RecordSink& sink, ReadStats& stats) {
@@ -142,7 +143,7 @@ void emit_marker(std::string_view name, const RecordSink& sink, ReadStats& stats
   rec.kind = LogRecord::Kind::unit_boundary;
   rec.unit.assign(name);
   ++stats.markers;
-  sink(std::move(rec));
+  sink(rec);
 }
 
 void check_cancel(const CancellationToken* cancel, std::uint64_t lines) {
@@ -157,6 +158,7 @@ void read_stderr(LineSource& src, const StderrPrefix& prefix, const RecordSink& 
                  const CancellationToken* cancel) {
   PgAssembler assembler(sink, stats);
   PgRecord current;
+  PrefixValues meta;  // reused: assign() keeps the strings' buffers
   bool have = false;
   bool in_detail = false;
   std::string_view line;
@@ -173,9 +175,9 @@ void read_stderr(LineSource& src, const StderrPrefix& prefix, const RecordSink& 
       target.append(line.substr(1));
       continue;
     }
-    PrefixValues meta;
     std::size_t pos = 0;
-    if (garbage(line) || !prefix.parse(line, meta, pos)) {
+    // Binary bytes after a valid prefix end up in a statement that does not parse (counted as unparsed).
+    if (!prefix.parse(line, meta, pos)) {
       if (const auto marker = unit_marker(line); !marker.empty() && !garbage(line)) {
         if (have) assembler.add(current);
         have = false;
@@ -201,7 +203,7 @@ void read_stderr(LineSource& src, const StderrPrefix& prefix, const RecordSink& 
       current = PgRecord{};
       current.severity = "DETAIL";
       current.message.assign(message);
-      current.meta = std::move(meta);
+      current.meta = meta;
       current.line = stats.lines;
       in_detail = false;
       continue;
@@ -210,7 +212,7 @@ void read_stderr(LineSource& src, const StderrPrefix& prefix, const RecordSink& 
     current.severity.assign(severity);
     current.message.assign(message);
     current.detail.clear();
-    current.meta = std::move(meta);
+    current.meta = meta;
     current.line = stats.lines;
     have = true;
     in_detail = false;
@@ -483,7 +485,7 @@ void read_jsonl(LineSource& src, const RecordSink& sink, ReadStats& stats, const
     if (const auto s = j.find("stack"); s != j.end()) e.stack = parse_stack(*s);
     e.line = stats.lines;
     ++stats.statements;
-    sink(std::move(rec));
+    sink(rec);
   }
 }
 
@@ -572,7 +574,7 @@ bool schema_statement(std::string_view line, const RecordSink& sink, ReadStats& 
   rec.event.sql.assign(line.substr(start, params - start));
   rec.event.line = stats.lines;
   ++stats.statements;
-  sink(std::move(rec));
+  sink(rec);
   return true;
 }
 
@@ -599,7 +601,7 @@ void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, cons
     e.duration_ms = seconds * 1000;
     e.line = record_line;
     ++stats.statements;
-    sink(std::move(rec));
+    sink(rec);
     return true;
   };
 
@@ -822,7 +824,7 @@ ReadStats read_statements(const std::vector<std::string>& statements, const Reco
     rec.event.sql = s;
     rec.event.line = stats.lines;
     ++stats.statements;
-    sink(std::move(rec));
+    sink(rec);
   }
   return stats;
 }

@@ -54,7 +54,8 @@ struct ReadStats {
   std::uint64_t markers = 0;        // dbopt-unit: lines
 };
 
-using RecordSink = std::function<void(LogRecord&&)>;
+// The record is only valid during the call (readers reuse it); a sink may move from it.
+using RecordSink = std::function<void(LogRecord&)>;
 
 ReadStats read_log(std::istream& in, const ReadOptions& options, const RecordSink& sink,
                    const CancellationToken* cancel = nullptr);

@@ -1,5 +1,8 @@
 #include "core/workload/shape_key.h"
 
+#include <array>
+#include <cstring>
+
 namespace dbopt::workload {
 namespace {
 
@@ -12,7 +15,7 @@ bool ident_char(char c) {
 bool digit(char c) { return c >= '0' && c <= '9'; }
 bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-bool ends_with_word(const std::string& key, std::size_t end, std::string_view word) {
+bool ends_with_word(std::string_view key, std::size_t end, std::string_view word) {
   // key[0, end) ends with `word` (case-insensitive) preceded by a non-identifier character.
   if (end < word.size()) return false;
   const std::size_t start = end - word.size();
@@ -24,16 +27,70 @@ bool ends_with_word(const std::string& key, std::size_t end, std::string_view wo
   return start == 0 || !ident_char(key[start - 1]);
 }
 
+// Bytes that are never the start of something the scan rewrites.
+constexpr auto kPlainTable = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool special = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '-' ||
+                         c == '/' || c == '\'' || c == '"' || (c >= '0' && c <= '9') || c == '$' || c == '%' ||
+                         c == '?' || c == ')' || c == ']';
+    t[c] = !special;
+  }
+  return t;
+}();
+constexpr const bool* kPlain = kPlainTable.data();
+
+// The key under construction, written straight into the caller's string:
+// the scan never writes more bytes than it reads, so one resize is enough.
+class KeyBuf {
+ public:
+  KeyBuf(std::string& s, std::size_t capacity) : s_(s) {
+    if (s_.size() < capacity) s_.resize(capacity);
+    p_ = s_.data();
+  }
+  void push_back(char c) { p_[len_++] = c; }
+  char back() const { return p_[len_ - 1]; }
+  bool empty() const { return len_ == 0; }
+  std::size_t size() const { return len_; }
+  void pop_back() { --len_; }
+  void append(std::string_view v) {
+    std::memcpy(p_ + len_, v.data(), v.size());
+    len_ += v.size();
+  }
+  void resize(std::size_t n) { len_ = n; }
+  std::size_t rfind(char c, std::size_t from) const {
+    for (std::size_t i = from + 1; i-- > 0;)
+      if (p_[i] == c) return i;
+    return std::string::npos;
+  }
+  const char* data() const { return p_; }
+  char operator[](std::size_t i) const { return p_[i]; }
+  std::string_view view() const { return {p_, len_}; }
+  void finish() { s_.resize(len_); }
+
+ private:
+  std::string& s_;
+  char* p_ = nullptr;
+  std::size_t len_ = 0;
+};
+
 class Scanner {
  public:
-  Scanner(std::string_view sql, std::string& key) : sql_(sql), key_(key) {}
+  Scanner(std::string_view sql, std::string& key) : sql_(sql), key_(key, sql.size() + 4) {}
 
   ShapeScan run() {
-    key_.clear();
-    key_.reserve(sql_.size());
     std::size_t i = 0;
     const std::size_t n = sql_.size();
     while (i < n) {
+      // Fast path: a run of letters, '_', '.', ',', '(' and the like is copied as it is.
+      if (kPlain[static_cast<unsigned char>(sql_[i])]) {
+        std::size_t j = i + 1;
+        while (j < n && (kPlain[static_cast<unsigned char>(sql_[j])] || (digit(sql_[j]) && ident_char(sql_[j - 1]))))
+          ++j;
+        key_.append(sql_.substr(i, j - i));
+        i = j;
+        continue;
+      }
       const char c = sql_[i];
       if (space(c)) {
         if (!key_.empty() && key_.back() != ' ') key_.push_back(' ');
@@ -86,6 +143,7 @@ class Scanner {
       }
     }
     while (!key_.empty() && (key_.back() == ' ' || key_.back() == ';')) key_.pop_back();
+    key_.finish();
     std::string_view trimmed = sql_;
     while (!trimmed.empty() && (space(trimmed.back()) || trimmed.back() == ';')) trimmed.remove_suffix(1);
     scan_.truncated = trimmed.size() >= 3 && trimmed.substr(trimmed.size() - 3) == "...";
@@ -153,7 +211,7 @@ class Scanner {
     while (before > 0 && key_[before - 1] == ' ') --before;
     if (open_char == '(') {
       const int items = constant_items_inner(open);
-      if (items > 0 && ends_with_word(key_, before, "in")) {
+      if (items > 0 && ends_with_word(key_.view(), before, "in")) {
         note_list(items);
         key_.resize(open + 1);
         key_.append("?)");
@@ -177,7 +235,7 @@ class Scanner {
       rows_ = 0;
     } else {
       const int items = constant_items_inner(open);
-      if (items > 0 && ends_with_word(key_, before, "array")) {
+      if (items > 0 && ends_with_word(key_.view(), before, "array")) {
         note_list(items);
         key_.resize(open + 1);
         key_.append("?]");
@@ -203,7 +261,7 @@ class Scanner {
   }
 
   std::string_view sql_;
-  std::string& key_;
+  KeyBuf key_;
   ShapeScan scan_;
   int rows_ = 0;
 };

@@ -52,16 +52,24 @@ class UnitGrouper {
   UnitGrouper(GroupingOptions options, UnitSink sink) : options_(options), sink_(std::move(sink)) {}
 
   void add(const StatementEvent& e, Item item) {
-    std::string key;
+    std::string& key = key_;  // reused buffer: no allocation per statement
+    key.clear();
     switch (grouping_kind(e)) {
       case GroupingKind::request:
-        key = "request " + e.request_id;
+        key += "request ";
+        key += e.request_id;
         break;
       case GroupingKind::session:
-        key = "session " + e.session + (e.application.empty() ? "" : " (" + e.application + ")");
+        key += "session ";
+        key += e.session;
+        if (!e.application.empty()) {
+          key += " (";
+          key += e.application;
+          key += ')';
+        }
         break;
       case GroupingKind::log:
-        key = "log";
+        key += "log";
         break;
     }
     ++kinds_[static_cast<int>(grouping_kind(e))];
@@ -137,6 +145,7 @@ class UnitGrouper {
   std::uint64_t kinds_[3] = {0, 0, 0};
   std::uint64_t gap_splits_ = 0;
   std::string label_;  // the last marker's name
+  std::string key_;
 };
 
 }  // namespace dbopt::workload

@@ -25,7 +25,7 @@ struct Read {
 Read read_text(const std::string& text, ReadOptions options = {}) {
   std::istringstream in(text);
   Read r;
-  r.stats = read_log(in, options, [&](LogRecord&& rec) {
+  r.stats = read_log(in, options, [&](LogRecord& rec) {
     if (rec.kind == LogRecord::Kind::statement)
       r.events.push_back(std::move(rec.event));
     else
@@ -252,7 +252,7 @@ TEST(Markers, FoundInAnyLine) {
 
 TEST(Inline, StatementsInOrder) {
   std::vector<std::string> got;
-  const auto stats = read_statements({"SELECT 1", "SELECT 2"}, [&](LogRecord&& r) { got.push_back(r.event.sql); });
+  const auto stats = read_statements({"SELECT 1", "SELECT 2"}, [&](LogRecord& r) { got.push_back(r.event.sql); });
   EXPECT_THAT(got, ElementsAre("SELECT 1", "SELECT 2"));
   EXPECT_EQ(stats.statements, 2u);
 }
