@@ -185,6 +185,9 @@ void framework_forms(FixPlan& plan, const ShapeFacts& r, const ShapeFacts* sourc
       plan.text.sqlalchemy = "session.execute(insert(" + model_class(r.table) + "), rows)";
     else if (plan.kind == Kind::update_in_loop)
       plan.text.sqlalchemy = "session.execute(update(" + model_class(r.table) + "), rows)";
+    else if (plan.kind == Kind::delete_in_loop)
+      plan.text.sqlalchemy = "session.execute(delete(" + model_class(r.table) + ").where(" + model_class(r.table) +
+                             "." + key_column + ".in_(ids)))";
     else
       plan.text.sqlalchemy =
           "select(" + model_class(r.table) + ").where(" + model_class(r.table) + "." + key_column + ".in_(keys))";
