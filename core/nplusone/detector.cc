@@ -32,13 +32,13 @@ const char* rule_for(Kind k) {
   switch (k) {
     case Kind::count_per_row:
     case Kind::exists_per_row:
-      return "NPLUSONE_COUNT_LOOP";
+      return "WORKLOAD_NPLUSONE_COUNT_LOOP";
     case Kind::insert_in_loop:
     case Kind::update_in_loop:
     case Kind::delete_in_loop:
-      return "NPLUSONE_WRITE_LOOP";
+      return "WORKLOAD_NPLUSONE_WRITE_LOOP";
     default:
-      return "NPLUSONE_READ_LOOP";
+      return "WORKLOAD_NPLUSONE_READ_LOOP";
   }
 }
 
@@ -176,8 +176,8 @@ class Detector {
 
   const Thresholds& thresholds(Kind k) const {
     const std::string rule = rule_for(k);
-    return rule == "NPLUSONE_COUNT_LOOP"   ? options_.count
-           : rule == "NPLUSONE_WRITE_LOOP" ? options_.write
+    return rule == "WORKLOAD_NPLUSONE_COUNT_LOOP"   ? options_.count
+           : rule == "WORKLOAD_NPLUSONE_WRITE_LOOP" ? options_.write
                                            : options_.read;
   }
 
@@ -381,9 +381,9 @@ std::string CallSite::describe() const {
 Options options_from_rules(const knowledge::RuleBook& rules, std::optional<int> min_repeats,
                            std::optional<double> min_total_ms) {
   Options o;
-  o.read = read_thresholds(rules, "NPLUSONE_READ_LOOP", min_repeats, min_total_ms);
-  o.count = read_thresholds(rules, "NPLUSONE_COUNT_LOOP", min_repeats, min_total_ms);
-  o.write = read_thresholds(rules, "NPLUSONE_WRITE_LOOP", min_repeats, min_total_ms);
+  o.read = read_thresholds(rules, "WORKLOAD_NPLUSONE_READ_LOOP", min_repeats, min_total_ms);
+  o.count = read_thresholds(rules, "WORKLOAD_NPLUSONE_COUNT_LOOP", min_repeats, min_total_ms);
+  o.write = read_thresholds(rules, "WORKLOAD_NPLUSONE_WRITE_LOOP", min_repeats, min_total_ms);
   return o;
 }
 

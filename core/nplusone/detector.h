@@ -41,7 +41,7 @@ struct Thresholds {
 };
 
 struct Options {
-  // Per rule (NPLUSONE_READ_LOOP, NPLUSONE_COUNT_LOOP, NPLUSONE_WRITE_LOOP);
+  // Per rule (WORKLOAD_NPLUSONE_READ_LOOP, WORKLOAD_NPLUSONE_COUNT_LOOP, WORKLOAD_NPLUSONE_WRITE_LOOP);
   // from the knowledge base unless overridden.
   Thresholds read, count, write;
   Framework framework = Framework::auto_detect;

@@ -52,7 +52,7 @@ TEST(Detector, ForwardForeignKeyInCountOnlyMode) {
   ASSERT_EQ(r.groups.size(), 1u);
   const Group& g = r.groups[0];
   EXPECT_EQ(g.kind, Kind::forward_fk);
-  EXPECT_EQ(g.rule_id, "NPLUSONE_READ_LOOP");
+  EXPECT_EQ(g.rule_id, "WORKLOAD_NPLUSONE_READ_LOOP");
   EXPECT_EQ(g.n, 6u);
   EXPECT_EQ(g.fix.django, "Book.objects.select_related('author')");
   EXPECT_THAT(g.fix.sql, HasSubstr("LEFT JOIN shop_author ON shop_author.id = shop_book.author_id"));
@@ -163,7 +163,7 @@ TEST(Detector, CountAndExistsPerRow) {
                                          defaults());
   ASSERT_EQ(counts.groups.size(), 1u);
   EXPECT_EQ(counts.groups[0].kind, Kind::count_per_row);
-  EXPECT_EQ(counts.groups[0].rule_id, "NPLUSONE_COUNT_LOOP");
+  EXPECT_EQ(counts.groups[0].rule_id, "WORKLOAD_NPLUSONE_COUNT_LOOP");
   EXPECT_EQ(counts.groups[0].fix.django, "Book.objects.annotate(Count('review'))");
   const auto exists = analyze_statements(loop(kBooks, 5,
                                               [](int i) {
@@ -185,7 +185,7 @@ TEST(Detector, CountRuleStaysQuietBelowItsThreshold) {
       defaults());
   EXPECT_TRUE(r.groups.empty());
   ASSERT_EQ(r.not_reported.size(), 1u);
-  EXPECT_EQ(r.not_reported[0].rule_id, "NPLUSONE_COUNT_LOOP");
+  EXPECT_EQ(r.not_reported[0].rule_id, "WORKLOAD_NPLUSONE_COUNT_LOOP");
 }
 
 TEST(Detector, WritesInALoop) {
@@ -200,7 +200,7 @@ TEST(Detector, WritesInALoop) {
       6);
   ASSERT_EQ(inserts.groups.size(), 1u);
   EXPECT_EQ(inserts.groups[0].kind, Kind::insert_in_loop);
-  EXPECT_EQ(inserts.groups[0].rule_id, "NPLUSONE_WRITE_LOOP");
+  EXPECT_EQ(inserts.groups[0].rule_id, "WORKLOAD_NPLUSONE_WRITE_LOOP");
   EXPECT_EQ(inserts.groups[0].fix.django, "Review.objects.bulk_create(objs)");
   const auto updates = one(
       [](int i) {

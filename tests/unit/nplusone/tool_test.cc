@@ -61,7 +61,7 @@ TEST(DetectNPlusOneTool, SampleCallFindsTheLoopOffline) {
   const Json& g = s["groups"][0];
   EXPECT_EQ(g["kind"], "reverse_fk");
   EXPECT_EQ(g["n"], 8);
-  EXPECT_EQ(g["rule_id"], "NPLUSONE_READ_LOOP");
+  EXPECT_EQ(g["rule_id"], "WORKLOAD_NPLUSONE_READ_LOOP");
   EXPECT_EQ(g["fix"]["django"], "Customer.objects.prefetch_related('order_set')");
   EXPECT_THAT(g["summary"].get<std::string>(), HasSubstr("ran 8 times"));
   EXPECT_EQ(s["input"]["timed"], false);
