@@ -13,6 +13,18 @@ InternedStatement ShapeCache::intern(std::string_view sql) {
     ++shapes_[out.shape].count;
     return out;
   }
+  if (shapes_.size() >= kMaxShapes) {
+    // Memory stays bounded even on a log of ever-new texts (garbage, generated SQL): one catch-all shape.
+    if (overflow_ == UINT32_MAX) {
+      Shape o;
+      o.id = overflow_ = static_cast<std::uint32_t>(shapes_.size());
+      o.error = "more than " + std::to_string(kMaxShapes) + " distinct statement shapes; later ones are not analysed";
+      shapes_.push_back(std::move(o));
+    }
+    out.shape = overflow_;
+    ++shapes_[overflow_].count;
+    return out;
+  }
   ++parse_calls_;
   Shape s;
   s.example.assign(sql);

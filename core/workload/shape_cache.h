@@ -5,7 +5,7 @@
 // normalize, parse_query). Keys whose fingerprints agree share one Shape, so
 // an IN list of 3 and one of 30 items are one shape. Statements that do not
 // parse (truncated, not SQL) get a Shape with `error` set and no model.
-// Memory grows with the number of distinct shapes, not with the log.
+// Memory grows with the number of distinct shapes (at most kMaxShapes), not with the log.
 // Not thread-safe: one cache per analysis.
 #pragma once
 
@@ -38,6 +38,9 @@ struct InternedStatement {
 
 class ShapeCache {
  public:
+  // Distinct shapes kept at most; statements of further shapes share one Shape with `error` set.
+  static constexpr std::size_t kMaxShapes = 100000;
+
   InternedStatement intern(std::string_view sql);
   const Shape& shape(std::uint32_t id) const { return shapes_[id]; }
   std::size_t size() const { return shapes_.size(); }
@@ -50,6 +53,7 @@ class ShapeCache {
   std::unordered_map<std::string, std::uint32_t> by_fingerprint_;
   std::vector<Shape> shapes_;
   std::uint64_t parse_calls_ = 0;
+  std::uint32_t overflow_ = UINT32_MAX;
 };
 
 }  // namespace dbopt::workload
