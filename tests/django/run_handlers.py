@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DB_NAME = "dbopt_nplusone"
+LOCK_KEY = 4242005  # pg_advisory_lock key of a shop run
 
 
 def server_params():
@@ -37,11 +38,15 @@ def server_params():
 
 
 def prepare_database(params):
+    """Creates the shop's database; returns the server log files and the connection that holds the lock."""
     import psycopg2
 
     conn = psycopg2.connect(**params)
     conn.autocommit = True
     with conn.cursor() as cur:
+        # Test processes may run side by side (ctest -j): one shop run at a time, so that neither
+        # drops the other's tables nor writes into the other's slice of the server log.
+        cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
         if not cur.fetchone():
             cur.execute("CREATE DATABASE " + DB_NAME)
@@ -52,8 +57,7 @@ def prepare_database(params):
             data_dir, name = cur.fetchone()
             if name:
                 logs[kind] = name if name.startswith("/") else os.path.join(data_dir, name)
-    conn.close()
-    return logs
+    return logs, conn
 
 
 def configure_django(params, out_dir):
@@ -138,7 +142,7 @@ def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
     params = server_params()
-    logs = prepare_database(params)
+    logs, lock = prepare_database(params)
     readable = {}
     problems = []
     for kind, path in logs.items():
@@ -199,6 +203,7 @@ def main():
     with open(os.path.join(out_dir, "run.json"), "w") as f:
         json.dump({"written": written, "problems": problems,
                    "handlers": [h.__name__ for h in handlers.HANDLERS]}, f)
+    lock.close()  # releases the advisory lock
 
 
 if __name__ == "__main__":
