@@ -6,12 +6,15 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "core/common/error.h"
 #include "server/app.h"
+#include "server/chat.h"
 #include "server/config_loader.h"
 #include "server/http/http_transport.h"
 #include "server/stdio_transport.h"
@@ -137,6 +140,11 @@ int main(int argc, char** argv) {
   call_cmd->add_option("arguments", arguments, "The tool's arguments as a JSON object, or - to read them from stdin");
   call_cmd->add_flag("--json", call_json, "Print the structured result as JSON");
 
+  auto* chat_cmd =
+      cli.add_subcommand("chat", "Work through a slow database interactively (paste SQL, plans, log paths)");
+  std::string chat_database;
+  chat_cmd->add_option("--database", chat_database, "The configured database to start with");
+
   CLI11_PARSE(cli, argc, argv);
 
   try {
@@ -147,6 +155,11 @@ int main(int argc, char** argv) {
     App app(std::move(settings));
     if (*serve_cmd) return serve(app, http_address);
     if (*tools_cmd) return list_tools(app, tools_json);
+    if (*chat_cmd) {
+      dbopt::server::Chat chat(app, std::cout);
+      if (!chat_database.empty()) chat.handle("/db " + chat_database);
+      return chat.run(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO), std::cin);
+    }
     return call_tool(app, tool_name, arguments, call_json);
   } catch (const dbopt::Error& e) {
     std::cerr << "error: " << e.describe() << "\n";
