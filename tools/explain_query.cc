@@ -154,6 +154,52 @@ bool same_table(const sql::TableRef& a, const sql::TableRef& b) {
   return a.name == b.name && (a.schema.empty() || b.schema.empty() || a.schema == b.schema);
 }
 
+std::string lower_case(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// The index a finding's fix proposes (its first CREATE INDEX statement), if any.
+std::optional<sql::IndexDefinition> proposed_index(const std::string& fix) {
+  const std::size_t start = fix.find("CREATE INDEX");
+  if (start == std::string::npos) return std::nullopt;
+  const std::size_t end = fix.find(';', start);
+  try {
+    sql::QueryModel model = sql::parse_query(fix.substr(start, end == std::string::npos ? end : end - start));
+    if (model.index && !model.index->keys.empty()) return std::move(model.index);
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
+
+// A finding that proposes an index the given schema already has (same table,
+// same leading key, not partial) says so: a second one would not help; the
+// question is why the planner did not use the first.
+void note_existing_indexes(const explain::SchemaSummary& schema, std::vector<knowledge::Finding>& findings) {
+  for (auto& f : findings) {
+    const auto proposed = proposed_index(f.fix);
+    if (!proposed) continue;
+    const sql::IndexKey& lead = proposed->keys[0];
+    for (std::size_t i = 0; i < schema.index_definitions.size(); ++i) {
+      const sql::IndexDefinition& index = schema.index_definitions[i];
+      if (lower_case(index.table) != lower_case(proposed->table) || index.keys.empty() || !index.where.empty() ||
+          lower_case(index.keys[0].column) != lower_case(lead.column) ||
+          lower_case(index.keys[0].expression) != lower_case(lead.expression))
+        continue;
+      const std::string name = index.name.empty() ? "an index" : index.name;
+      const std::string key = lead.column.empty() ? lead.expression : lead.column;
+      f.facts["existing_index"] = schema.indexes_on_query_tables[i];
+      f.summary += " The schema given already has " + name + " leading with " + key +
+                   ", and the planner did not use it: before adding another, check that the statistics are fresh "
+                   "(ANALYZE " +
+                   proposed->table +
+                   "), that the condition compares the column's own type (a cast "
+                   "on the column defeats the index), and how many rows match (an index is skipped when many do).";
+      break;
+    }
+  }
+}
+
 explain::SchemaSummary read_schema(const std::string& ddl, const sql::QueryModel* query) {
   std::vector<sql::QueryModel> statements;
   try {
@@ -185,8 +231,10 @@ explain::SchemaSummary read_schema(const std::string& ddl, const sql::QueryModel
     sql::TableRef indexed;
     indexed.schema = s.index->schema;
     indexed.name = s.index->table;
-    if (std::any_of(query_tables.begin(), query_tables.end(), [&](const auto& q) { return same_table(q, indexed); }))
+    if (std::any_of(query_tables.begin(), query_tables.end(), [&](const auto& q) { return same_table(q, indexed); })) {
       summary.indexes_on_query_tables.push_back(s.text);
+      summary.index_definitions.push_back(*s.index);
+    }
   }
   for (const auto& t : query_tables) {
     if (std::none_of(defined.begin(), defined.end(), [&](const auto& d) { return same_table(d, t); }))
@@ -380,6 +428,7 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
     report.findings.insert(report.findings.end(), std::make_move_iterator(text_findings.begin()),
                            std::make_move_iterator(text_findings.end()));
   }
+  if (report.schema) note_existing_indexes(*report.schema, report.findings);
   knowledge::sort_by_impact(report.findings);
   if (report.mode == Mode::pasted_plan && !r.sql && !report.query)
     report.notes.push_back("Give `sql` along with the plan to have the query text checked too.");

@@ -45,7 +45,8 @@ struct HypotheticalComparison {
 struct SchemaSummary {
   int statements = 0;
   std::vector<std::string> tables_defined;
-  std::vector<std::string> indexes_on_query_tables;  // CREATE INDEX texts
+  std::vector<std::string> indexes_on_query_tables;     // CREATE INDEX texts
+  std::vector<sql::IndexDefinition> index_definitions;  // the same, parsed
   std::vector<std::string> query_tables_not_defined;
 };
 

@@ -253,6 +253,34 @@ TEST(ExplainQueryTextOnly, SchemaListsTheIndexesOfTheQueryTables) {
   EXPECT_THAT(result.markdown, HasSubstr("`CREATE INDEX orders_status_idx ON orders (status)`"));
 }
 
+TEST(ExplainQueryOffline, AnIndexTheSchemaAlreadyHasIsNotProposedAsNew) {
+  const std::string sql = "SELECT * FROM orders WHERE amount > 990 AND note IS NOT NULL";
+  const ToolResult without = call({{"plan", read_plan_fixture("seq_scan_filter.json")}, {"sql", sql}});
+  const Json* plain = finding(without, "PLAN_SEQ_SCAN_LARGE_FILTER");
+  ASSERT_NE(plain, nullptr) << without.markdown;
+  EXPECT_FALSE((*plain)["facts"].contains("existing_index"));
+
+  const ToolResult with = call({{"plan", read_plan_fixture("seq_scan_filter.json")},
+                                {"sql", sql},
+                                {"schema",
+                                 "CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric, note text);\n"
+                                 "CREATE INDEX orders_amount_idx ON orders (amount);"}});
+  const Json* scan = finding(with, "PLAN_SEQ_SCAN_LARGE_FILTER");
+  ASSERT_NE(scan, nullptr) << with.markdown;
+  EXPECT_EQ((*scan)["facts"]["existing_index"], "CREATE INDEX orders_amount_idx ON orders (amount)");
+  EXPECT_THAT((*scan)["summary"].get<std::string>(), HasSubstr("already has orders_amount_idx"));
+  EXPECT_THAT((*scan)["summary"].get<std::string>(), HasSubstr("ANALYZE orders"));
+
+  // A partial index, or one led by another column, is not the same index.
+  const ToolResult other = call({{"plan", read_plan_fixture("seq_scan_filter.json")},
+                                 {"sql", sql},
+                                 {"schema",
+                                  "CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric, note text);\n"
+                                  "CREATE INDEX orders_note_amount_idx ON orders (note, amount);\n"
+                                  "CREATE INDEX orders_big_idx ON orders (amount) WHERE amount > 10000;"}});
+  EXPECT_FALSE((*finding(other, "PLAN_SEQ_SCAN_LARGE_FILTER"))["facts"].contains("existing_index"));
+}
+
 // ---- bad input ----
 
 TEST(ExplainQueryBadInput, NeitherSqlNorPlanNamesBoth) {
