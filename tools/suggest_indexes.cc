@@ -7,10 +7,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 #include "core/advisor/advisor.h"
 #include "core/pg/database_pool.h"
 #include "core/pg/index_apply.h"
+#include "core/workload/log_reader.h"
+#include "core/workload/shape_cache.h"
 #include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
 
@@ -203,6 +208,86 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
   return out;
 }
 
+// The workload of a query log (`log` text or `log_path`), read by detect_n_plus_one's
+// streaming readers: statements grouped by shape, the busiest `top_n` by total
+// time (by count when the log has no durations), each costed with its first
+// statement as logged.
+std::vector<advisor::WorkloadQuery> workload_from_log(const Json& args, ToolContext& ctx,
+                                                      std::vector<std::string>& notes) {
+  workload::ReadOptions read;
+  try {
+    read.format = workload::parse_log_format(args.value("format", "auto"));
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("`format`: ") + e.what(), e.fix());
+  }
+  read.log_line_prefix = args.value("log_line_prefix", "");
+  std::ifstream file;
+  std::istringstream text;
+  std::istream* in = &text;
+  if (args.contains("log_path")) {
+    const std::string path = args["log_path"];
+    file.open(path, std::ios::binary);
+    if (!file)
+      throw Error(ErrorCode::not_found, "`log_path`: cannot open '" + path + "' for reading.",
+                  "Give a path the dbopt server can read, or pass the log text as `log`.");
+    in = &file;
+  } else {
+    text.str(args.value("log", ""));
+  }
+  struct Totals {
+    double calls = 0, total_ms = 0;
+    bool timed = false;
+  };
+  workload::ShapeCache shapes;
+  std::map<std::uint32_t, Totals> by_shape;
+  const workload::ReadStats stats = workload::read_log(
+      *in, read,
+      [&](workload::LogRecord& r) {
+        if (r.kind != workload::LogRecord::Kind::statement) return;
+        Totals& t = by_shape[shapes.intern(r.event.sql).shape];
+        ++t.calls;
+        if (r.event.duration_ms) {
+          t.total_ms += *r.event.duration_ms;
+          t.timed = true;
+        }
+      },
+      &ctx.cancel);
+  std::vector<std::pair<std::uint32_t, Totals>> ranked;
+  for (const auto& [id, t] : by_shape) {
+    const workload::Shape& shape = shapes.shape(id);
+    if (!shape.model) continue;
+    const sql::StatementKind kind = shape.model->kind;
+    if (kind == sql::StatementKind::select || sql::changes_rows(kind)) ranked.emplace_back(id, t);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second.total_ms, a.second.calls) > std::tie(b.second.total_ms, b.second.calls);
+  });
+  const std::size_t top = static_cast<std::size_t>(args.value("top_n", 20));
+  if (ranked.size() > top) ranked.resize(top);
+  std::vector<advisor::WorkloadQuery> out;
+  for (const auto& [id, t] : ranked) {
+    advisor::WorkloadQuery w;
+    w.sql = shapes.shape(id).example;
+    w.calls = t.calls;
+    if (t.timed) w.mean_ms = t.total_ms / t.calls;
+    out.push_back(std::move(w));
+  }
+  notes.push_back("Workload read from a " + std::string(workload::to_string(stats.format)) +
+                  " log: " + std::to_string(stats.statements) + " statements of " + std::to_string(shapes.size()) +
+                  " shapes (" + std::to_string(stats.skipped_lines) + " unreadable lines skipped); the " +
+                  std::to_string(out.size()) + " busiest SELECT/INSERT/UPDATE/DELETE shapes by " +
+                  (std::any_of(ranked.begin(), ranked.end(), [](const auto& r) { return r.second.timed; })
+                       ? "total time"
+                       : "count (the log has no durations)") +
+                  ", each costed with its first statement as logged.");
+  if (out.empty())
+    throw Error(ErrorCode::invalid_argument,
+                "The log holds no SELECT/INSERT/UPDATE/DELETE statement dbopt could read (" +
+                    std::to_string(stats.lines) + " lines, " + std::to_string(stats.skipped_lines) + " skipped).",
+                "Check `format` (and `log_line_prefix` for a PostgreSQL stderr log), or pass `queries`.");
+  return out;
+}
+
 ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
   advisor::AdvisorOptions options;
   if (args.contains("budget_mb")) options.budget_bytes = args["budget_mb"].get<double>() * 1024 * 1024;
@@ -220,11 +305,10 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
 
   std::string source = args.value("source", "");
   if (source.empty())
-    source = args.contains("queries") ? "queries" : args.contains("log") ? "log" : "pg_stat_statements";
-  if (source == "log")
-    throw Error(ErrorCode::unimplemented,
-                "Reading the workload from a query log is not supported by suggest_indexes yet.",
-                "Pass the statements as `queries` (detect_n_plus_one reads logs), or use pg_stat_statements.");
+    source = args.contains("queries")                            ? "queries"
+             : args.contains("log") || args.contains("log_path") ? "log"
+                                                                 : "pg_stat_statements";
+  std::vector<std::string> source_notes;
   if (source == "queries" && !args.contains("queries"))
     throw Error(ErrorCode::invalid_argument, "`source` is \"queries\" but no `queries` were given.",
                 "Pass `queries`: [{\"sql\": \"...\", \"calls\": 100}], or set source to pg_stat_statements.");
@@ -237,6 +321,12 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
       if (q.contains("mean_ms")) w.mean_ms = q["mean_ms"].get<double>();
       workload.push_back(std::move(w));
     }
+  if (source == "log") {
+    if (!args.contains("log") && !args.contains("log_path"))
+      throw Error(ErrorCode::invalid_argument, "`source` is \"log\" but neither `log` nor `log_path` was given.",
+                  "Pass the log text as `log` or a file the server can read as `log_path`.");
+    workload = workload_from_log(args, ctx, source_notes);
+  }
 
   const bool offline = !ctx.databases || (!schema_ddl.empty() && !args.contains("database"));
   if (offline) {
@@ -258,6 +348,7 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
       throw Error(e.code(), std::string("`schema_ddl`: ") + e.what(),
                   "Pass DDL that PostgreSQL 15 parses (pg_dump --schema-only works).");
     }
+    result.notes.insert(result.notes.begin(), source_notes.begin(), source_notes.end());
     return render(result, workload, "", source, Json(), ctx.rules);
   }
 
@@ -293,6 +384,7 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
       }
     }
   }
+  result.notes.insert(result.notes.begin(), source_notes.begin(), source_notes.end());
   return render(result, workload, db_name, source, applied, ctx.rules);
 }
 
@@ -374,7 +466,9 @@ Tool make_suggest_indexes_tool() {
       "full text and pg_trgm for LIKE '%x%' are judged by rule. On a database with HypoPG every B-tree/BRIN candidate "
       "is costed with hypothetical indexes (generic plans for $n queries) and a greedy workload-wide search picks the "
       "set by benefit per byte under `budget_mb`, `max_indexes` and `min_improvement`, within `time_limit_s`. The "
-      "workload is `queries` (with calls) or the top `top_n` statements of pg_stat_statements. With `schema_ddl` and "
+      "workload is `queries` (with calls), the top `top_n` statements of pg_stat_statements, or the busiest statement "
+      "shapes of a query log (`log` or `log_path`: Django SQL log, PostgreSQL stderr/csvlog/jsonlog, JSON Lines). With "
+      "`schema_ddl` and "
       "no database, or without HypoPG, it gives rule-based candidates labelled unverified. Returns CREATE INDEX "
       "CONCURRENTLY statements, per-query cost before/after, the workload total, estimated size, write overhead "
       "(HOT breakage), the rule id; DROP INDEX CONCURRENTLY for unused, duplicate, prefix-redundant and invalid "
@@ -396,8 +490,11 @@ Tool make_suggest_indexes_tool() {
         }
       },
       "source": {"type": "string", "enum": ["queries", "pg_stat_statements", "log"], "description": "Where the workload comes from; `queries` when given, else pg_stat_statements of the database."},
-      "top_n": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20, "description": "pg_stat_statements: how many statements by total time."},
-      "log": {"type": "string", "description": "A query log (not supported yet; pass `queries`)."},
+      "top_n": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20, "description": "pg_stat_statements or a log: how many statements (shapes) by total time."},
+      "log": {"type": "string", "minLength": 1, "description": "A query log as text (Django SQL log, PostgreSQL stderr/csvlog/jsonlog, JSON Lines): the busiest `top_n` statement shapes become the workload."},
+      "log_path": {"type": "string", "minLength": 1, "description": "Path of such a log, readable by the dbopt server (streamed)."},
+      "format": {"type": "string", "description": "The log's format (with `log` or `log_path`).", "enum": ["auto", "django", "postgres_stderr", "postgres_csv", "postgres_json", "jsonl"], "default": "auto"},
+      "log_line_prefix": {"type": "string", "description": "The server's log_line_prefix, when a stderr log's prefix is not detected."},
       "schema_ddl": {"type": "string", "description": "CREATE TABLE / CREATE INDEX statements for offline advice (used when no `database` is named)."},
       "database": {"type": "string", "description": "Configured database name; the default one when absent."},
       "budget_mb": {"type": "number", "exclusiveMinimum": 0, "description": "Storage budget for new indexes."},

@@ -436,5 +436,32 @@ TEST(SuggestIndexesOffline, SampleCallNeedsNoDatabase) {
   EXPECT_TRUE(no_db.is_error);
 }
 
+TEST(SuggestIndexesOffline, WorkloadFromAQueryLog) {
+  Settings settings;
+  CancellationToken cancel;
+  ToolContext ctx{.settings = settings, .cancel = cancel, .databases = nullptr, .rules = &rule_book()};
+  std::string log;
+  for (int id = 1; id <= 5; ++id)
+    log +=
+        "(0.004) SELECT \"orders\".\"id\", \"orders\".\"total\" FROM \"orders\" WHERE \"orders\".\"customer_id\" = " +
+        std::to_string(id) + "; args=(" + std::to_string(id) + ",); alias=default\n";
+  log += "(0.001) SELECT \"orders\".\"id\" FROM \"orders\" WHERE \"orders\".\"id\" = 7; args=(7,); alias=default\n";
+  log += "\x01\x02 not a log line\n";
+  const std::string ddl = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, total numeric);";
+  const auto r = registry().call("suggest_indexes", {{"log", log}, {"schema_ddl", ddl}}, ctx);
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  EXPECT_THAT(r.structured["notes"].dump(),
+              HasSubstr("Workload read from a django log: 6 statements of 2 shapes (1 unreadable lines skipped)"));
+  EXPECT_THAT(r.structured["unverified"].dump(), HasSubstr("(customer_id)"));
+
+  const auto empty = registry().call("suggest_indexes", {{"log", "nothing here\n"}, {"schema_ddl", ddl}}, ctx);
+  ASSERT_TRUE(empty.is_error);
+  EXPECT_THAT(empty.markdown, HasSubstr("`format`"));
+  const auto missing =
+      registry().call("suggest_indexes", {{"log_path", "/nonexistent/dbopt.log"}, {"schema_ddl", ddl}}, ctx);
+  ASSERT_TRUE(missing.is_error);
+  EXPECT_THAT(missing.markdown, HasSubstr("/nonexistent/dbopt.log"));
+}
+
 }  // namespace
 }  // namespace dbopt::tools
