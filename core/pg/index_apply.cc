@@ -1,6 +1,8 @@
 #include "core/pg/index_apply.h"
 
 #include <pg_query.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <pqxx/nontransaction>
 
@@ -39,14 +41,29 @@ void apply_index_statement(DatabasePool& pool, const std::string& database, std:
     throw Error(ErrorCode::permission_denied,
                 "Only one CREATE INDEX CONCURRENTLY or DROP INDEX CONCURRENTLY statement can be applied.",
                 "Give a single CONCURRENTLY index statement.");
+  if (cancel) cancel->check();
   auto lease = pool.acquire(database, cancel);
+  // The session's lock_timeout is changed for this statement: the connection
+  // is not given back to the pool afterwards.
+  lease.discard();
   try {
     pqxx::nontransaction tx(lease.connection().raw());
+    // No statement_timeout (a real build may take long), but no endless queue
+    // behind another session's lock either: every write to the table would
+    // wait behind the queued build.
+    tx.exec("SET lock_timeout = " + std::to_string(std::max(db.lock_timeout_ms, 1)));
     tx.exec(text);
   } catch (const pqxx::broken_connection& e) {
-    lease.discard();
     throw Error(ErrorCode::unavailable, std::string("The connection broke while applying: ") + e.what());
   } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "55P03")
+      throw Error(ErrorCode::unavailable,
+                  "`" + text + "` waited longer than lock_timeout (" + std::to_string(db.lock_timeout_ms) +
+                      " ms) for a lock on database '" + db.name +
+                      "': another session holds one (a long "
+                      "transaction, a migration); nothing was changed.",
+                  "Retry when the other session is done (pg_stat_activity shows it), or raise lock_timeout_ms of "
+                  "this database in the config.");
     // A failed CONCURRENTLY build leaves an invalid index behind; say so.
     throw Error(ErrorCode::invalid_argument, std::string("PostgreSQL refused `") + text + "`: " + e.what(),
                 "Check for an INVALID index left behind (suggest_indexes lists it under drops) and retry.");

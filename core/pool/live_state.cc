@@ -31,6 +31,8 @@ GROUP BY 1, 2, 3, 4
 ORDER BY 5 DESC, 1, 2, 3, 4)sql";
 
 // clock_timestamp(): now() would be the start of dbopt's own reading transaction.
+// Idle-in-transaction sessions first: on a busy server, many short active
+// transactions must not push the ones that hold locks for nothing off the list.
 constexpr const char* kTransactionsSql = R"sql(
 SELECT pid, coalesce(application_name, ''), coalesce(usename, ''), coalesce(state, 'unknown'),
        extract(epoch FROM clock_timestamp() - xact_start),
@@ -38,8 +40,8 @@ SELECT pid, coalesce(application_name, ''), coalesce(usename, ''), coalesce(stat
        left(coalesce(query, ''), 200)
 FROM pg_catalog.pg_stat_activity
 WHERE backend_type = 'client backend' AND xact_start IS NOT NULL AND pid <> pg_catalog.pg_backend_pid()
-ORDER BY xact_start
-LIMIT 20)sql";
+ORDER BY state LIKE 'idle in transaction%' DESC, xact_start
+LIMIT 50)sql";
 
 std::string text(const std::optional<std::string>& v) { return v.value_or(""); }
 

@@ -63,7 +63,9 @@ TEST(Candidates, OrderByOnAnotherTableGivesNoOrderShape) {
       "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.tenant_id = 1 ORDER BY c.name LIMIT "
       "5");
   for (const auto& c : all)
-    if (c.table == "orders") EXPECT_NE(c.kind, "order_by") << c.identity();
+    if (c.table == "orders") {
+      EXPECT_NE(c.kind, "order_by") << c.identity();
+    }
 }
 
 TEST(Candidates, CoveringOnlyWhenTheQueryNamesFewColumns) {
@@ -322,7 +324,9 @@ TEST(IndexRules, WriteOverheadNamesTheHotBreakingColumn) {
   const auto quiet = advise_offline("CREATE TABLE t (id int, status int, note text);", keeps, {}, &rules());
   ASSERT_FALSE(quiet.unverified.empty());
   for (const auto& r : quiet.unverified)
-    if (r.candidate.keys == std::vector<std::string>{"status"}) EXPECT_FALSE(r.writes.breaks_hot);
+    if (r.candidate.keys == std::vector<std::string>{"status"}) {
+      EXPECT_FALSE(r.writes.breaks_hot);
+    }
   EXPECT_EQ(quiet.unverified[0].writes.workload_writes, 10);
   EXPECT_GT(rules().threshold("INDEX_WRITE_OVERHEAD", "cost_per_written_row"), 0);
 }

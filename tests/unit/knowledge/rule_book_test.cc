@@ -98,7 +98,9 @@ void expect_clean_markdown(const std::string& text, const std::string& where) {
   bool in_code = false;
   for (char c : outside) {
     if (c == '`') in_code = !in_code;
-    if (c == '\n') EXPECT_FALSE(in_code) << where << ": inline code broken across lines";
+    if (c == '\n') {
+      EXPECT_FALSE(in_code) << where << ": inline code broken across lines";
+    }
   }
 }
 

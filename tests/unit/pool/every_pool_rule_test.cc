@@ -283,7 +283,9 @@ TEST_P(EveryPoolRule, FiresOnItsCaseAndStaysQuietOnTheOther) {
       EXPECT_EQ(hit->fix.find("{{"), std::string::npos) << hit->fix;
       EXPECT_FALSE(hit->where.describe().empty());
       EXPECT_EQ(hit->title, shipped_rules().rule(id).title);
-      if (id.starts_with("POOL_LIVE_")) EXPECT_EQ(hit->source, knowledge::EvidenceSource::measured);
+      if (id.starts_with("POOL_LIVE_")) {
+        EXPECT_EQ(hit->source, knowledge::EvidenceSource::measured);
+      }
     }
   }
   EXPECT_GT(firing, 0) << id << " has no case that makes it fire";

@@ -138,7 +138,9 @@ TEST(LiveMode, ReadingsMatchWhatIsReallyThereUnderAPgbenchLoad) {
   // runs default_pool_size 10 where this design (2 cores) wants 5.
   const Json& config = result.structured["live"]["pgbouncer"]["config"];
   for (auto& row : admin.query("SHOW CONFIG"))
-    if (row["key"] == "default_pool_size" || row["key"] == "pool_mode") EXPECT_EQ(config[row["key"]], row["value"]);
+    if (row["key"] == "default_pool_size" || row["key"] == "pool_mode") {
+      EXPECT_EQ(config[row["key"]], row["value"]);
+    }
   EXPECT_NE(admin.scalar("SHOW VERSION").find(result.structured["live"]["pgbouncer"]["version"].get<std::string>()),
             std::string::npos);
   bool config_finding = false;
