@@ -3,6 +3,8 @@
 // another session's lock.
 #include "core/pg/index_apply.h"
 
+#include <cctype>
+
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -12,9 +14,12 @@
 namespace dbopt::pg {
 namespace {
 
+// Each test has its own table: ctest runs the tests of a suite in parallel.
 class IndexApplyTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    table_ = std::string("apply_test_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : table_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     DBOPT_REQUIRE_TEST_DATABASE();
     settings_ = testing::test_settings();
     testing::database_named(settings_, "scratch").allow_apply = true;
@@ -22,29 +27,31 @@ class IndexApplyTest : public ::testing::Test {
     pool_ = std::make_unique<DatabasePool>(settings_);
     pqxx::connection conn(testing::scratch_url());
     pqxx::nontransaction tx(conn);
-    tx.exec("DROP TABLE IF EXISTS apply_lock_test");
-    tx.exec("CREATE TABLE apply_lock_test AS SELECT g AS id, g % 10 AS v FROM generate_series(1, 1000) g");
+    tx.exec("DROP TABLE IF EXISTS " + table_);
+    tx.exec("CREATE TABLE " + table_ + " AS SELECT g AS id, g % 10 AS v FROM generate_series(1, 1000) g");
   }
   void TearDown() override {
     if (testing::scratch_url().empty()) return;
     pqxx::connection conn(testing::scratch_url());
-    pqxx::nontransaction(conn).exec("DROP TABLE IF EXISTS apply_lock_test");
+    pqxx::nontransaction(conn).exec("DROP TABLE IF EXISTS " + table_);
   }
   std::string indexes() {
     return testing::superuser_scalar(testing::scratch_url(),
-                                     "SELECT count(*) FROM pg_indexes WHERE tablename = 'apply_lock_test'");
+                                     "SELECT count(*) FROM pg_indexes WHERE tablename = '" + table_ + "'");
   }
+  std::string on_table(const std::string& what) { return what + " " + table_ + " (v)"; }  // "CREATE INDEX ... ON t (v)"
+  std::string table_;
   Settings settings_;
   std::unique_ptr<DatabasePool> pool_;
 };
 
 TEST_F(IndexApplyTest, BuildsAndDropsConcurrentlyWhereAllowed) {
-  apply_index_statement(*pool_, "scratch", "CREATE INDEX CONCURRENTLY apply_lock_test_v ON apply_lock_test (v)");
+  apply_index_statement(*pool_, "scratch", on_table("CREATE INDEX CONCURRENTLY " + table_ + "_v ON"));
   EXPECT_EQ(indexes(), "1");
-  apply_index_statement(*pool_, "scratch", "DROP INDEX CONCURRENTLY apply_lock_test_v");
+  apply_index_statement(*pool_, "scratch", "DROP INDEX CONCURRENTLY " + table_ + "_v");
   EXPECT_EQ(indexes(), "0");
-  for (const char* refused : {"CREATE INDEX apply_lock_test_v ON apply_lock_test (v)", "DROP TABLE apply_lock_test",
-                              "CREATE INDEX CONCURRENTLY a ON apply_lock_test (v); DROP TABLE apply_lock_test"}) {
+  for (const std::string& refused : {on_table("CREATE INDEX " + table_ + "_v ON"), "DROP TABLE " + table_,
+                                     on_table("CREATE INDEX CONCURRENTLY a ON") + "; DROP TABLE " + table_}) {
     try {
       apply_index_statement(*pool_, "scratch", refused);
       ADD_FAILURE() << refused;
@@ -64,9 +71,9 @@ TEST_F(IndexApplyTest, BuildsAndDropsConcurrentlyWhereAllowed) {
 TEST_F(IndexApplyTest, GivesUpBehindAnotherSessionsLockAndChangesNothing) {
   pqxx::connection holder(testing::scratch_url());
   pqxx::work hold(holder);
-  hold.exec("LOCK TABLE apply_lock_test IN SHARE UPDATE EXCLUSIVE MODE");  // as VACUUM or another build would
+  hold.exec("LOCK TABLE " + table_ + " IN SHARE UPDATE EXCLUSIVE MODE");  // as VACUUM or another build would
   try {
-    apply_index_statement(*pool_, "scratch", "CREATE INDEX CONCURRENTLY apply_lock_test_v ON apply_lock_test (v)");
+    apply_index_statement(*pool_, "scratch", on_table("CREATE INDEX CONCURRENTLY " + table_ + "_v ON"));
     ADD_FAILURE() << "the build ran through another session's lock";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::unavailable) << e.what();
