@@ -37,7 +37,8 @@ App::App(Settings settings) : settings_(std::move(settings)) {
   info.instructions =
       "dbopt makes slow PostgreSQL applications fast. Start with explain_query for one slow query, "
       "suggest_indexes for a workload, detect_n_plus_one for ORM query logs, tune_pool for connection "
-      "settings, and create_perf_task to file the result. Tools marked NOT IMPLEMENTED YET answer isError.";
+      "settings, and create_perf_task to file the result. start_session collects a workflow into one report "
+      "(session_report).";
   mcp_ = std::make_unique<mcp::McpServer>(info, settings_, tools_, prompts_, resources_, *workers_, databases_.get(),
                                           &rules_, &sessions_);
   spdlog::info("dbopt {} ready: {} tools, {} prompts, {} rules, {} databases", DBOPT_VERSION, tools_.tools().size(),

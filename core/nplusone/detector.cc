@@ -178,7 +178,7 @@ class Detector {
     const std::string rule = rule_for(k);
     return rule == "WORKLOAD_NPLUSONE_COUNT_LOOP"   ? options_.count
            : rule == "WORKLOAD_NPLUSONE_WRITE_LOOP" ? options_.write
-                                           : options_.read;
+                                                    : options_.read;
   }
 
   void analyze(workload::UnitGrouper<Event>::Unit&& unit) {

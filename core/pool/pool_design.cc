@@ -11,6 +11,20 @@
 namespace dbopt::pool {
 namespace {
 
+// How many open transactions are at least min_s old by `age` (only the idle
+// ones when idle_only), and the oldest of them (null when none).
+std::pair<int, const OpenTransaction*> longest_past(const std::vector<OpenTransaction>& all, double min_s,
+                                                    double OpenTransaction::*age, bool idle_only) {
+  int count = 0;
+  const OpenTransaction* longest = nullptr;
+  for (const auto& t : all) {
+    if ((idle_only && !t.state.starts_with("idle in transaction")) || t.*age < min_s) continue;
+    ++count;
+    if (!longest || t.*age > longest->*age) longest = &t;
+  }
+  return {count, longest};
+}
+
 using knowledge::EvidenceSource;
 using knowledge::Finding;
 using knowledge::TemplateValues;
@@ -804,13 +818,8 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                   {"share", num(std::round(used_share * 100)) + "%"}},
                  "pg_stat_activity", {{"used_share", used_share}}, EvidenceSource::measured);
     const double min_idle = report.threshold("POOL_LIVE_IDLE_IN_TRANSACTION", "min_idle_s");
-    int idle_count = 0;
-    const OpenTransaction* longest_idle = nullptr;
-    for (const auto& t : live_server->open_transactions) {
-      if (!t.state.starts_with("idle in transaction") || t.state_age_s < min_idle) continue;
-      ++idle_count;
-      if (!longest_idle || t.state_age_s > longest_idle->state_age_s) longest_idle = &t;
-    }
+    const auto [idle_count, longest_idle] =
+        longest_past(live_server->open_transactions, min_idle, &OpenTransaction::state_age_s, true);
     if (longest_idle)
       report.add("POOL_LIVE_IDLE_IN_TRANSACTION",
                  {{"count", std::to_string(idle_count)},
@@ -820,13 +829,8 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                  "pg_stat_activity", {{"count", idle_count}, {"longest_idle_s", longest_idle->state_age_s}},
                  EvidenceSource::measured);
     const double min_age = report.threshold("POOL_LIVE_LONG_TRANSACTION", "min_age_s");
-    int long_count = 0;
-    const OpenTransaction* oldest = nullptr;
-    for (const auto& t : live_server->open_transactions) {
-      if (t.transaction_age_s < min_age) continue;
-      ++long_count;
-      if (!oldest || t.transaction_age_s > oldest->transaction_age_s) oldest = &t;
-    }
+    const auto [long_count, oldest] =
+        longest_past(live_server->open_transactions, min_age, &OpenTransaction::transaction_age_s, false);
     if (oldest)
       report.add("POOL_LIVE_LONG_TRANSACTION",
                  {{"count", std::to_string(long_count)},
