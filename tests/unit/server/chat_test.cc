@@ -5,6 +5,7 @@
 
 #include <pty.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -85,6 +86,17 @@ std::string read_until(int fd, const std::string& needle, std::string& seen, std
   return seen;
 }
 
+// True once the program on the terminal reads keys one by one (libedit's edit mode).
+bool wait_for_raw_mode(int fd) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  termios mode{};
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (tcgetattr(fd, &mode) == 0 && !(mode.c_lflag & ICANON)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 TEST(Chat, TerminalSessionWithPromptsHistoryAndCtrlD) {
   const auto home = std::filesystem::temp_directory_path() / ("dbopt-chat-home-" + std::to_string(getpid()));
   std::filesystem::create_directories(home);
@@ -100,6 +112,7 @@ TEST(Chat, TerminalSessionWithPromptsHistoryAndCtrlD) {
   }
   std::string seen;
   EXPECT_THAT(read_until(terminal, "dbopt> ", seen), HasSubstr("dbopt chat: session s_"));
+  ASSERT_TRUE(wait_for_raw_mode(terminal)) << seen;
   const std::string typed = "SELECT id\nFROM orders WHERE status = 'open';\n";
   ASSERT_EQ(write(terminal, typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
   EXPECT_THAT(read_until(terminal, "[explain_query]", seen), HasSubstr("   ...> "))
@@ -108,7 +121,11 @@ TEST(Chat, TerminalSessionWithPromptsHistoryAndCtrlD) {
   EXPECT_NE(read_until(terminal, "dbopt> ", seen, answer).find("dbopt> ", answer), std::string::npos)
       << "a new prompt after the answer: " << seen;
   EXPECT_THAT(seen.substr(answer), HasSubstr("## explain_query: SQL text only"));
-  ASSERT_EQ(write(terminal, "\x04", 1), 1);  // Ctrl-D leaves
+  // Ctrl-D leaves. Typed before the line editor has put the terminal in raw
+  // mode, the kernel would turn it into an end-of-file marker that the editor
+  // then reads as a character (a user typing ahead gets the same): wait for raw mode.
+  ASSERT_TRUE(wait_for_raw_mode(terminal)) << seen;
+  ASSERT_EQ(write(terminal, "\x04", 1), 1);
   // Keep reading the terminal while the child shuts down (a full terminal
   // buffer would block it); sanitizer builds on a busy machine exit slowly.
   int status = 0;
@@ -117,9 +134,6 @@ TEST(Chat, TerminalSessionWithPromptsHistoryAndCtrlD) {
   while (!exited && std::chrono::steady_clock::now() < deadline) {
     read_until(terminal, "\x01never\x01", seen, seen.size(), 1);  // drains for a second, or until EOF
     exited = waitpid(child, &status, WNOHANG) == child;
-    // A key typed while the line editor switches the terminal's mode can be
-    // lost (seen once under ASan on a loaded machine): press Ctrl-D again.
-    if (!exited) (void)!write(terminal, "\x04", 1);
   }
   if (!exited) {
     kill(child, SIGKILL);
