@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/advisor/advisor.h"
+#include "core/advisor/verification.h"
 #include "core/pg/database_pool.h"
 #include "core/pg/index_apply.h"
 #include "core/workload/log_reader.h"
@@ -61,6 +62,7 @@ Json recommendation_json(const Recommendation& r, const knowledge::RuleBook* rul
       {"rule_id", r.candidate.rule_id},
       {"reason", r.candidate.reason},
       {"verified", r.verified},
+      {"basis", r.basis},
       {"evidence", r.evidence},
       {"estimated_size_bytes", r.size_bytes},
       {"benefit", r.benefit},
@@ -98,9 +100,17 @@ void render_recommendation(std::string& md, int n, const Recommendation& r,
     md += "-- widens the existing index; once built:\nDROP INDEX CONCURRENTLY " + r.candidate.widens + ";\n";
   md += "```\n\n";
   if (rule) md += rule->render_summary(values_for(r)) + "\n\n";
+  static const std::map<std::string, std::string> basis_text = {
+      {"hypopg", "estimated: planner cost with a HypoPG hypothetical index"},
+      {"plan_model", "estimated: the plans' scans against a stated model (HypoPG cannot build it)"},
+      {"rule", "not costed: judged by rule"}};
+  md += "- Benefit: " + basis_text.at(r.basis) + "\n";
   if (r.size_bytes > 0)
     md += "- Estimated size: " + bytes_text(r.size_bytes) +
-          (r.verified ? " (hypopg_relation_size; B-tree deduplication can halve it)" : "") + "\n";
+          (r.basis == "hypopg" && r.candidate.method == "btree" && r.candidate.include.empty()
+               ? " (hypopg_relation_size scaled for B-tree deduplication from the keys' n_distinct)"
+               : "") +
+          "\n";
   std::string writes = "- Write overhead: ";
   if (r.writes.share > 0) writes += "~" + fixed(r.writes.share * 100, 0) + "% more write work per row written; ";
   writes += std::to_string(r.writes.table_writes) + " rows written since stats reset";
@@ -122,6 +132,51 @@ void render_recommendation(std::string& md, int n, const Recommendation& r,
     md += "\n";
   }
   md += "\n";
+}
+
+Json verification_json(const advisor::Verification& v) {
+  Json j = {{"complete", v.complete},
+            {"before_ms", v.before_ms},
+            {"after_ms", v.after_ms},
+            {"improvement", v.before_ms > 0 ? 1 - v.after_ms / v.before_ms : 0.0},
+            {"index_bytes", v.index_bytes},
+            {"statements", Json::array()},
+            {"built", Json::array()}};
+  for (const auto& t : v.statements) {
+    Json s = {{"query", t.query}};
+    if (t.not_measured.empty()) {
+      s["before_ms"] = t.before_ms;
+      s["after_ms"] = t.after_ms;
+    } else {
+      s["not_measured"] = t.not_measured;
+    }
+    j["statements"].push_back(std::move(s));
+  }
+  for (const auto& b : v.built)
+    j["built"].push_back({{"statement", b.statement}, {"build_ms", b.build_ms}, {"size_bytes", b.size_bytes}});
+  return j;
+}
+
+std::string render_verification(const Json& v, const std::vector<advisor::WorkloadQuery>& workload) {
+  std::string md = "## Measured on the scratch database\n\nThe chosen indexes were built for real inside a "
+                   "transaction that was rolled back (" +
+                   std::to_string(v["built"].size()) + " built, " + bytes_text(v["index_bytes"].get<long long>()) +
+                   " real size). Σ calls × median EXPLAIN ANALYZE execution time: " +
+                   fixed(v["before_ms"].get<double>() / 1000, 2) + " s → " +
+                   fixed(v["after_ms"].get<double>() / 1000, 2) + " s (−" +
+                   fixed(100 * v["improvement"].get<double>(), 1) + "%)" +
+                   (v["complete"].get<bool>() ? "" : "; cut short by verify_time_limit_s") + ".\n\n";
+  md += "| query | before ms | after ms | statement |\n|---|---|---|---|\n";
+  for (const auto& s : v["statements"]) {
+    const int q = s["query"];
+    const std::string text = one_line(workload[static_cast<std::size_t>(q)].sql, 70);
+    if (s.contains("not_measured"))
+      md += "| " + std::to_string(q + 1) + " | | | `" + text + "`: " + s["not_measured"].get<std::string>() + " |\n";
+    else
+      md += "| " + std::to_string(q + 1) + " | " + fixed(s["before_ms"].get<double>(), 2) + " | " +
+            fixed(s["after_ms"].get<double>(), 2) + " | `" + text + "` |\n";
+  }
+  return md + "\n";
 }
 
 ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQuery>& workload,
@@ -150,6 +205,12 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
                           {"reason", d.reason},
                           {"ddl", d.ddl},
                           {"size_bytes", d.size_bytes}});
+  s["withheld_drops"] = Json::array();
+  for (const auto& d : a.withheld_drops)
+    s["withheld_drops"].push_back(
+        {{"index", d.index}, {"table", d.table}, {"rule_id", d.rule_id}, {"reason", d.reason}, {"size_bytes", d.size_bytes}});
+  s["statistics"] = {{"stats_reset", a.stats_reset}, {"server_started", a.server_started}};
+  if (a.stats_age_seconds) s["statistics"]["age_seconds"] = *a.stats_age_seconds;
   s["skipped_queries"] = Json::array();
   for (const auto& k : a.skipped)
     s["skipped_queries"].push_back({{"query", k.query}, {"sql", k.sql}, {"reason", k.reason}});
@@ -182,13 +243,20 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
     md += "No new B-tree or BRIN index cuts the workload's estimated cost by the minimum improvement.\n\n";
   }
   if (!a.unverified.empty()) {
-    md += a.mode == "hypopg" ? "## Judged by rule (not costed)\n\n" : "## Candidate indexes (unverified)\n\n";
+    md += a.mode == "hypopg" ? "## Not chosen, or judged by rule only\n\n" : "## Candidate indexes (unverified)\n\n";
     for (const auto& r : a.unverified) render_recommendation(md, ++n, r, workload, rules);
   }
-  if (!a.drops.empty()) {
-    md += "## Indexes to drop\n\n";
+  if (!a.drops.empty() || !a.withheld_drops.empty()) {
+    md += "## Drop advice (separate from the recommendations above: review before running)\n\n";
+    if (a.stats_age_seconds)
+      md += "Usage counters (idx_scan) counting for " + fixed(*a.stats_age_seconds / 86400, 1) + " days (" +
+            (a.stats_reset.empty() ? "never reset; server started " + a.server_started
+                                   : "last reset " + a.stats_reset) +
+            "). They are this server's only: reads on replicas are not in them.\n\n";
     for (const auto& d : a.drops)
       md += "- `" + d.ddl + "` (" + d.rule_id + ", " + bytes_text(d.size_bytes) + "): " + d.reason + "\n";
+    for (const auto& d : a.withheld_drops)
+      md += "- Kept `" + d.index + "` (" + d.rule_id + ", " + bytes_text(d.size_bytes) + "): " + d.reason + "\n";
     md += "\n";
   }
   if (!a.skipped.empty()) {
@@ -291,7 +359,7 @@ std::vector<advisor::WorkloadQuery> workload_from_log(const Json& args, ToolCont
 ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
   advisor::AdvisorOptions options;
   if (args.contains("budget_mb")) options.budget_bytes = args["budget_mb"].get<double>() * 1024 * 1024;
-  options.max_indexes = args.value("max_indexes", 10);
+  options.max_indexes = args.value("max_indexes", 0);
   options.max_columns = args.value("max_columns", 3);
   options.min_improvement = args.value("min_improvement", 0.001);
   options.write_weight = args.value("write_weight", 1.0);
@@ -358,6 +426,12 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
   } catch (const Error& e) {
     throw Error(e.code(), std::string("`database`: ") + e.what(), e.fix());
   }
+  const bool verify = args.value("verify", false);
+  if (verify && !ctx.databases->database(database).scratch)
+    throw Error(ErrorCode::permission_denied,
+                "`verify`: database `" + db_name + "` is not marked scratch, and verifying builds the indexes for real.",
+                "Run it against a staging copy whose config sets scratch: true (the builds are rolled back), or drop "
+                "`verify` for the estimates.");
   if (apply && !ctx.databases->database(database).allow_apply)
     throw Error(ErrorCode::permission_denied,
                 "`apply`: the config of database `" + db_name + "` does not allow creating indexes.",
@@ -369,7 +443,20 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
                   "pg_stat_statements has no SELECT/INSERT/UPDATE/DELETE statements for this database yet.",
                   "Let the application run for a while, or pass the workload as `queries`.");
   }
+  const auto started = std::chrono::steady_clock::now();
   AdvisorResult result = advisor::advise_live(*ctx.databases, database, workload, options, ctx.rules, ctx.cancel);
+  Json verification;
+  if (verify && !result.recommendations.empty()) {
+    ctx.progress(5, 6, "verifying on the scratch database: building the chosen indexes for real (rolled back)");
+    std::vector<std::string> statements;
+    for (const auto& r : result.recommendations)
+      if (r.candidate.extension.empty()) statements.push_back(r.candidate.ddl());  // no CREATE EXTENSION on scratch
+    const auto v = advisor::verify_on_scratch(
+        *ctx.databases, database, workload, statements, 3,
+        started + std::chrono::milliseconds(static_cast<long long>(args.value("verify_time_limit_s", 120.0) * 1000)),
+        ctx.cancel);
+    verification = verification_json(v);
+  }
   Json applied;
   if (apply) {
     applied = Json::array();
@@ -385,7 +472,12 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
     }
   }
   result.notes.insert(result.notes.begin(), source_notes.begin(), source_notes.end());
-  return render(result, workload, db_name, source, applied, ctx.rules);
+  ToolResult out = render(result, workload, db_name, source, applied, ctx.rules);
+  if (!verification.is_null()) {
+    out.structured["verification"] = verification;
+    out.markdown += render_verification(verification, workload);
+  }
+  return out;
 }
 
 Json index_schema() {
@@ -396,6 +488,7 @@ Json index_schema() {
           "keys": {"type": "array", "items": {"type": "string"}}, "include": {"type": "array", "items": {"type": "string"}},
           "where": {"type": "string"}, "rule_id": {"type": "string"}, "reason": {"type": "string"}, "summary": {"type": "string"},
           "verified": {"type": "boolean"}, "evidence": {"type": "string"},
+          "basis": {"type": "string", "enum": ["hypopg", "plan_model", "rule"], "description": "How the benefit was judged: HypoPG planner cost, the plans against a stated model (GIN), or by rule only."},
           "estimated_size_bytes": {"type": "integer"}, "benefit": {"type": "number"},
           "write_overhead": {"type": "object"},
           "served_queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "integer"}, "cost_before": {"type": "number"}, "cost_after": {"type": "number"}}}},
@@ -439,11 +532,14 @@ Json output_schema() {
           "required": ["index", "table", "rule_id", "reason", "ddl"]
         }
       },
+      "withheld_drops": {"type": "array", "description": "Indexes a drop rule matched but the evidence does not support dropping: a workload plan uses them, or the usage counters are too young.", "items": {"type": "object", "properties": {"index": {"type": "string"}, "table": {"type": "string"}, "rule_id": {"type": "string"}, "reason": {"type": "string"}, "size_bytes": {"type": "integer"}}, "required": ["index", "rule_id", "reason"]}},
+      "statistics": {"type": "object", "description": "Age of the usage counters drop advice rests on.", "properties": {"stats_reset": {"type": "string"}, "server_started": {"type": "string"}, "age_seconds": {"type": "number"}}},
       "skipped_queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "integer"}, "sql": {"type": "string"}, "reason": {"type": "string"}}, "required": ["query", "reason"]}},
       "unanalyzed_tables": {"type": "array", "items": {"type": "string"}},
       "notes": {"type": "array", "items": {"type": "string"}},
       "search": {"type": "object", "properties": {"what_if_calls": {"type": "integer"}, "cache_hits": {"type": "integer"}, "elapsed_ms": {"type": "number"}, "stopped_by": {"type": "string"}}},
-      "applied": {"type": "array", "items": {"type": "string"}, "description": "Statements run because apply was true."}
+      "applied": {"type": "array", "items": {"type": "string"}, "description": "Statements run because apply was true."},
+      "verification": {"type": "object", "description": "verify: measured times per statement before and after the chosen indexes, built for real on a scratch database and rolled back."}
     },
     "required": ["mode", "workload", "recommendations", "unverified", "drops", "skipped_queries", "notes"]
   })json");
@@ -463,16 +559,19 @@ Tool make_suggest_indexes_tool() {
       "come from each query's shape: B-tree with equality columns first then the range or ORDER BY ... LIMIT columns "
       "(with DESC), join columns, covering (INCLUDE), partial indexes for rare constants (from pg_stats), expression "
       "indexes (lower(), ->>), unindexed foreign keys, BRIN for large append-only ordered tables; GIN for jsonb/array/"
-      "full text and pg_trgm for LIKE '%x%' are judged by rule. On a database with HypoPG every B-tree/BRIN candidate "
-      "is costed with hypothetical indexes (generic plans for $n queries) and a greedy workload-wide search picks the "
-      "set by benefit per byte under `budget_mb`, `max_indexes` and `min_improvement`, within `time_limit_s`. The "
+      "full text and pg_trgm for LIKE '%x%'. On a database with HypoPG every B-tree/BRIN candidate is costed with "
+      "hypothetical indexes (generic plans for $n queries) and a greedy workload-wide search picks the set by benefit "
+      "per byte under `budget_mb` and `min_improvement` (no index count limit unless `max_indexes`), within "
+      "`time_limit_s`; GIN candidates, which HypoPG cannot build, are then costed on the same scale from the final "
+      "plans (basis plan_model) and chosen by the same rule. Each recommendation says its basis. The "
       "workload is `queries` (with calls), the top `top_n` statements of pg_stat_statements, or the busiest statement "
       "shapes of a query log (`log` or `log_path`: Django SQL log, PostgreSQL stderr/csvlog/jsonlog, JSON Lines). With "
       "`schema_ddl` and "
       "no database, or without HypoPG, it gives rule-based candidates labelled unverified. Returns CREATE INDEX "
       "CONCURRENTLY statements, per-query cost before/after, the workload total, estimated size, write overhead "
-      "(HOT breakage), the rule id; DROP INDEX CONCURRENTLY for unused, duplicate, prefix-redundant and invalid "
-      "indexes. Builds nothing unless `apply` is true and the database's config sets allow_apply.";
+      "(HOT breakage), the rule id; a separate drop section: DROP INDEX CONCURRENTLY for unused, duplicate, "
+      "prefix-redundant and invalid indexes, with the usage counters' age, never for an index a workload plan uses. "
+      "Builds nothing unless `apply` is true and the database's config sets allow_apply.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -498,12 +597,14 @@ Tool make_suggest_indexes_tool() {
       "schema_ddl": {"type": "string", "description": "CREATE TABLE / CREATE INDEX statements for offline advice (used when no `database` is named)."},
       "database": {"type": "string", "description": "Configured database name; the default one when absent."},
       "budget_mb": {"type": "number", "exclusiveMinimum": 0, "description": "Storage budget for new indexes."},
-      "max_indexes": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+      "max_indexes": {"type": "integer", "minimum": 1, "maximum": 500, "description": "At most this many new indexes; no count limit by default (the minimum improvement and the budget decide)."},
       "max_columns": {"type": "integer", "minimum": 1, "maximum": 8, "default": 3},
       "min_improvement": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.001, "description": "Minimum share of the workload's cost an index must cut to be added (0.1 = 10%)."},
       "write_weight": {"type": "number", "minimum": 0, "default": 1, "description": "How much index write overhead (workload writes, HOT breakage) counts against benefit."},
       "include_tables": {"type": "array", "items": {"type": "string"}},
       "exclude_tables": {"type": "array", "items": {"type": "string"}},
+      "verify": {"type": "boolean", "default": false, "description": "On a database the config marks scratch: true, build the chosen indexes for real inside a rolled-back transaction and measure every read statement before and after (EXPLAIN ANALYZE), reported under verification."},
+      "verify_time_limit_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, "default": 120, "description": "Time for the advice and its verification together; verification stops there with what it measured."},
       "time_limit_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 30, "description": "The search stops here and returns the best set so far."},
       "apply": {"type": "boolean", "default": false, "description": "Build the recommended indexes (CREATE INDEX CONCURRENTLY); only where the config sets allow_apply for the database."}
     },

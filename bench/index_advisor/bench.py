@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""bench/index_advisor: dbopt's suggest_indexes against Dexter on one workload.
+"""bench/index_advisor: dbopt's suggest_indexes against Dexter, Supabase index_advisor and a
+hand-made index set, on each workload folder (shop/, helpdesk/: schema.sql, workload.json, and
+optionally handmade.sql).
 
-For each configuration (no indexes but primary keys, Dexter's, dbopt's):
-builds the indexes for real, ANALYZEs, then measures the workload's estimated
-cost (EXPLAIN, calls x Total Cost) and real time (EXPLAIN (ANALYZE, TIMING OFF)
-"Execution Time", median of RUNS runs after one warm-up, calls x median).
-dbopt gets Dexter's real index size as its budget (budget_mb), so it can use
-no more space. Prints a markdown table. Talks to PostgreSQL through psql only.
+For each configuration (primary keys only, hand-made, Dexter's, Supabase's, dbopt's with its
+defaults): builds the indexes for real, VACUUM ANALYZEs, then measures the workload's estimated
+cost (EXPLAIN, calls x Total Cost) and real time (EXPLAIN (ANALYZE, TIMING OFF) "Execution
+Time", median of RUNS runs after one warm-up, calls x median; writes run inside a transaction
+that is rolled back). Prints markdown tables. Talks to PostgreSQL through psql only.
+WORKLOADS=shop,helpdesk picks the folders (default: every folder with a workload.json).
 """
 import json
 import os
@@ -20,23 +22,27 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-URL = os.environ["BENCH_URL"]
+BASE_URL = os.environ["BENCH_URL"].rsplit("/", 1)[0]
+URL = ""  # the current workload's database
 DBOPT = os.environ.get("DBOPT", os.path.join(ROOT, "build", "dbopt"))
 DEXTER_DIR = os.environ.get("DEXTER_DIR", "")
 SUPABASE_DIR = os.environ.get("SUPABASE_INDEX_ADVISOR_DIR", "")
 RUNS = int(os.environ.get("RUNS", "3"))
-WORKLOAD = json.load(open(os.path.join(HERE, "workload.json")))
+WORKLOAD = []
+FOLDER = ""
 
 
-def psql(sql, url=URL):
-    out = subprocess.run(["psql", url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True)
+def psql(sql, url=None, rolled_back=False):
+    commands = ["-c", "BEGIN", "-c", sql, "-c", "ROLLBACK"] if rolled_back else ["-c", sql]
+    out = subprocess.run(["psql", url or URL, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", *commands],
+                         capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"psql failed on {sql[:200]}: {out.stderr}")
     return out.stdout.strip()
 
 
-def psql_file(path, url=URL):
-    subprocess.run(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path], check=True, stdout=subprocess.DEVNULL)
+def psql_file(path, url=None):
+    subprocess.run(["psql", url or URL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path], check=True, stdout=subprocess.DEVNULL)
 
 
 def log(*args):
@@ -49,10 +55,11 @@ def setup():
     if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'", base):
         psql(f"CREATE DATABASE {name}", base)
     psql("CREATE EXTENSION IF NOT EXISTS hypopg")
+    psql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     have = psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'bench_loaded'")
     if have != "1" or os.environ.get("RELOAD"):
-        log("loading bench data (about a minute)")
-        psql_file(os.path.join(HERE, "schema.sql"))
+        log("loading bench data for", os.path.basename(FOLDER), "(a few minutes)")
+        psql_file(os.path.join(FOLDER, "schema.sql"))
         psql("CREATE TABLE IF NOT EXISTS bench_loaded (at timestamptz DEFAULT now())")
     reset_indexes()
 
@@ -78,6 +85,10 @@ def build(statements):
     psql("VACUUM ANALYZE")
 
 
+def writes(sql):
+    return re.match(r"\s*(insert|update|delete)\b", sql, re.I) is not None
+
+
 def measure():
     cost = 0.0
     ms = 0.0
@@ -87,7 +98,7 @@ def measure():
         c = plan[0]["Plan"]["Total Cost"]
         times = []
         for i in range(RUNS + 1):
-            run = json.loads(psql("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + q["sql"]))
+            run = json.loads(psql("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + q["sql"], rolled_back=writes(q["sql"])))
             if i:
                 times.append(run[0]["Execution Time"])
         t = statistics.median(times)
@@ -129,7 +140,11 @@ def supabase():
     statements = []
     started = time.monotonic()
     for q in WORKLOAD:
-        out = psql("SELECT array_to_json(index_statements) FROM index_advisor($bench$" + q["sql"] + "$bench$)")
+        try:
+            out = psql("SELECT array_to_json(index_statements) FROM index_advisor($bench$" + q["sql"] + "$bench$)")
+        except RuntimeError as e:  # it takes SELECTs only
+            log("supabase index_advisor skipped a statement:", str(e).splitlines()[-1][:200])
+            continue
         for s in json.loads(out or "[]") or []:
             if s not in statements:
                 statements.append(s)
@@ -138,10 +153,17 @@ def supabase():
     return {"statements": statements, "seconds": elapsed}
 
 
-def dbopt(budget_mb):
-    args = {"queries": [{"sql": q["sql"], "calls": q["calls"]} for q in WORKLOAD], "max_indexes": 30}
-    if budget_mb:
-        args["budget_mb"] = budget_mb
+def handmade():
+    path = os.path.join(FOLDER, "handmade.sql")
+    if not os.path.exists(path):
+        return None
+    text = re.sub(r"--[^\n]*", "", open(path).read())
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def dbopt():
+    """suggest_indexes with its defaults: the workload and its call counts, nothing else."""
+    args = {"queries": [{"sql": q["sql"], "calls": q["calls"]} for q in WORKLOAD]}
     env = dict(os.environ, DATABASE_URL=URL)
     started = time.monotonic()
     out = subprocess.run([DBOPT, "--log-level", "error", "call", "--json", "suggest_indexes", json.dumps(args)],
@@ -154,60 +176,66 @@ def dbopt(budget_mb):
     result = result.get("structuredContent", result)
     statements = []
     for r in result["recommendations"]:
+        if r.get("requires_extension"):
+            statements.append(f"CREATE EXTENSION IF NOT EXISTS {r['requires_extension']}")
         statements.append(r["ddl"])
         if "then_drop" in r:
             statements.append(r["then_drop"])
     return {"statements": statements, "seconds": elapsed, "result": result}
 
 
-def main():
+def run_workload():
     setup()
     log("measuring: primary keys only")
     base = measure()
     rows = [("primary keys only", 0, 0, base, None)]
     configs = {}
 
-    dex = dexter()
-    dex_bytes = 0
-    if dex is not None:
-        log("dexter:", len(dex["statements"]), "indexes in", round(dex["seconds"], 1), "s")
-        build(dex["statements"])
-        dex_bytes = index_bytes()
-        rows.append(("Dexter", len(dex["statements"]), dex_bytes, measure(), dex["seconds"]))
-        configs["Dexter"] = dex["statements"]
+    def measure_set(name, statements, seconds, count=None):
+        build(statements)
+        rows.append((name, len(statements) if count is None else count, index_bytes(), measure(), seconds))
+        configs[name] = statements
         reset_indexes()
 
+    hand = handmade()
+    if hand is not None:
+        log("hand-made:", len(hand), "indexes")
+        measure_set("hand-made", hand, None)
+    dex = dexter()
+    if dex is not None:
+        log("dexter:", len(dex["statements"]), "indexes in", round(dex["seconds"], 1), "s")
+        measure_set("Dexter", dex["statements"], dex["seconds"])
     sup = supabase()
     if sup is not None:
         log("supabase index_advisor:", len(sup["statements"]), "indexes in", round(sup["seconds"], 1), "s")
-        build(sup["statements"])
-        rows.append(("Supabase index_advisor", len(sup["statements"]), index_bytes(), measure(), sup["seconds"]))
-        configs["Supabase index_advisor"] = sup["statements"]
-        reset_indexes()
-
-    budget = dex_bytes / (1024 * 1024) if dex_bytes else 0
-    mine = dbopt(budget)
+        measure_set("Supabase index_advisor", sup["statements"], sup["seconds"])
+    mine = dbopt()
     log("dbopt:", len(mine["statements"]), "statements in", round(mine["seconds"], 1), "s")
-    build(mine["statements"])
-    mine_bytes = index_bytes()
-    rows.append(("dbopt suggest_indexes", len(mine["result"]["recommendations"]), mine_bytes, measure(), mine["seconds"]))
-    configs["dbopt"] = mine["statements"]
-    reset_indexes()
+    measure_set("dbopt suggest_indexes (defaults)", mine["statements"], mine["seconds"],
+                len(mine["result"]["recommendations"]))
 
-    print(f"| configuration | indexes | index size | est. cost (calls x cost) | est. cut | measured time (calls x ms) | measured cut | advisor time |")
+    print(f"### {os.path.basename(FOLDER)}: {len(WORKLOAD)} statements")
+    print()
+    print("| configuration | indexes | index size | est. cost (calls x cost) | est. cut | measured time (calls x ms) | measured cut | advisor time |")
     print("|---|---|---|---|---|---|---|---|")
     for name, n, size, m, secs in rows:
         cut_cost = 1 - m["cost"] / base["cost"]
         cut_ms = 1 - m["ms"] / base["ms"]
         print(f"| {name} | {n} | {size / 1048576:.1f} MB | {m['cost']:.0f} | {cut_cost:.1%} | {m['ms'] / 1000:.1f} s | {cut_ms:.1%} | "
               f"{'' if secs is None else f'{secs:.1f} s'} |")
+    hand_row = next((r for r in rows if r[0] == "hand-made"), None)
+    if hand_row:
+        mine_row = rows[-1]
+        cut = lambda r: 1 - r[3]["ms"] / base["ms"]
+        print()
+        print(f"dbopt reaches {cut(mine_row) / cut(hand_row):.1%} of the hand-made set's measured cut "
+              f"at {mine_row[2] / max(hand_row[2], 1):.0%} of its size.")
     print()
     for name, statements in configs.items():
         print(f"{name}:")
         for s in statements:
             print(f"    {s}")
     print()
-    print("dbopt budget_mb (Dexter's real size):", f"{budget:.1f}" if budget else "none (Dexter not run)")
     print("dbopt estimate: cost", f"{mine['result']['workload']['cost_before']:.0f} -> {mine['result']['workload']['cost_after']:.0f}",
           "search", json.dumps(mine["result"]["search"]))
     print()
@@ -216,6 +244,20 @@ def main():
     for i, q in enumerate(WORKLOAD):
         print(f"| {i + 1} | {q['calls']} | {base['per_query'][i][1]:.2f} | " +
               " | ".join(f"{r[3]['per_query'][i][1]:.2f}" for r in rows[1:]) + " |")
+    print()
+    sys.stdout.flush()
+
+
+def main():
+    global URL, WORKLOAD, FOLDER
+    names = os.environ.get("WORKLOADS", "")
+    folders = [n for n in names.split(",") if n] or sorted(
+        d for d in os.listdir(HERE) if os.path.exists(os.path.join(HERE, d, "workload.json")))
+    for name in folders:
+        FOLDER = os.path.join(HERE, name)
+        WORKLOAD = json.load(open(os.path.join(FOLDER, "workload.json")))
+        URL = f"{BASE_URL}/dbopt_bench_{name}"
+        run_workload()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/index_advisor: dbopt's suggest_indexes against Dexter on the same workload.
-#   BENCH_URL   superuser URL of the database to (re)create and fill; default: the test services'
-#               server with database dbopt_bench_advisor
+# bench/index_advisor: dbopt's suggest_indexes against a hand-made set, Dexter and Supabase index_advisor
+# on each workload folder (shop/, helpdesk/; WORKLOADS=shop,helpdesk picks).
+#   BENCH_URL   superuser URL on the server to use (databases dbopt_bench_<workload> are created there); default: the test services'
+#               server
 #   DEXTER_DIR  an export of https://github.com/ankane/dexter (not committed here); Dexter is skipped without it
 #   SUPABASE_INDEX_ADVISOR_DIR  an export of https://github.com/supabase/index_advisor (its SQL file is loaded
 #               into the bench database as a plain function, then dropped); skipped without it

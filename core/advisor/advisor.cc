@@ -7,6 +7,7 @@
 
 #include "core/common/error.h"
 #include "core/pg/hypothetical_indexes.h"
+#include "core/plan/explain_reader.h"
 #include "core/pg/safe_executor.h"
 #include "core/sql/query_model.h"
 
@@ -174,7 +175,226 @@ std::string gin_evidence(const Candidate& c, const Catalog& catalog) {
   return out;
 }
 
+// "public.orders_status_idx" or "\"Odd\".\"My Index\"" -> the bare relation name a plan prints.
+std::string bare_index_name(const std::string& qualified) {
+  std::string part;
+  bool quoted = false;
+  for (std::size_t i = 0; i < qualified.size(); ++i) {
+    const char c = qualified[i];
+    if (c == '"') {
+      if (quoted && i + 1 < qualified.size() && qualified[i + 1] == '"') {
+        part += '"';
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == '.' && !quoted) {
+      part.clear();
+    } else {
+      part += c;
+    }
+  }
+  return part;
+}
+
+std::string duration_text(double seconds) {
+  if (seconds < 3600) return std::to_string(static_cast<long long>(seconds / 60)) + " minutes";
+  if (seconds < 2 * 86400) return std::to_string(static_cast<long long>(seconds / 3600)) + " hours";
+  return std::to_string(static_cast<long long>(seconds / 86400)) + " days";
+}
+
+// Moves to result.withheld_drops what the evidence does not support: an index a workload plan
+// uses, and an unused index whose usage counters are too young to show its use.
+void withhold_drops(AdvisorResult& result, const std::map<std::string, int>& used_by, double min_age_days) {
+  std::vector<DropAdvice> kept;
+  for (auto& d : result.drops) {
+    if (const auto it = used_by.find(bare_index_name(d.index)); it != used_by.end()) {
+      d.reason = "not proposed: the plan of workload statement " + std::to_string(it->second + 1) +
+                 " uses it (" + d.reason + ")";
+      result.withheld_drops.push_back(std::move(d));
+    } else if (d.rule_id == "INDEX_UNUSED" &&
+               (!result.stats_age_seconds || *result.stats_age_seconds < min_age_days * 86400)) {
+      d.reason = "not proposed: idx_scan = 0, but the usage counters are only " +
+                 (result.stats_age_seconds ? duration_text(*result.stats_age_seconds) : std::string("of unknown age")) +
+                 " old, under the " + std::to_string(static_cast<int>(min_age_days)) +
+                 " days that show a monthly job's use; check again later, and on every replica";
+      result.withheld_drops.push_back(std::move(d));
+    } else {
+      kept.push_back(std::move(d));
+    }
+  }
+  result.drops = std::move(kept);
+}
+
+// The model for GIN candidates, which HypoPG cannot build (thresholds in knowledge/rules/index.yaml).
+struct GinModel {
+  double cost_per_matching_row = 4;  // a bitmap heap fetch per row the indexed condition keeps
+  double trigram_bytes_per_value_byte = 2.5;
+  double jsonb_path_bytes_per_value_byte = 0.3;
+  double fulltext_bytes_per_value_byte = 0.5;
+
+  static GinModel from_rules(const knowledge::RuleBook* rules) {
+    GinModel m;
+    m.cost_per_matching_row = rule_threshold(rules, "INDEX_GIN_JSONB", "cost_per_matching_row", m.cost_per_matching_row);
+    m.trigram_bytes_per_value_byte =
+        rule_threshold(rules, "INDEX_TRGM", "size_bytes_per_value_byte", m.trigram_bytes_per_value_byte);
+    m.jsonb_path_bytes_per_value_byte =
+        rule_threshold(rules, "INDEX_GIN_JSONB", "size_bytes_per_value_byte", m.jsonb_path_bytes_per_value_byte);
+    m.fulltext_bytes_per_value_byte =
+        rule_threshold(rules, "INDEX_GIN_FULLTEXT", "size_bytes_per_value_byte", m.fulltext_bytes_per_value_byte);
+    return m;
+  }
+
+  // Rows x the indexed value's average width x bytes of index per byte of value.
+  long long size(const Candidate& c, const Catalog& catalog) const {
+    const TableInfo* info = catalog.find(c.schema, c.table);
+    if (!info || c.keys.empty()) return 8192;
+    std::string column = c.keys[0].substr(0, c.keys[0].find(' '));
+    if (column.starts_with("(")) {  // an expression: the first column it names
+      const auto open = column.rfind('(');
+      column = c.keys[0].substr(open + 1);
+      column = column.substr(0, column.find_first_of(",)"));
+      for (const auto& [name, stats] : info->columns)
+        if (c.keys[0].find(name) != std::string::npos) column = name;
+    }
+    if (column.size() > 1 && column.front() == '"') column = column.substr(1, column.size() - 2);
+    const ColumnStats* s = info->column(column);
+    const double width = s ? s->avg_width : 32;
+    const double factor = c.kind == "trigram"          ? trigram_bytes_per_value_byte
+                          : c.rule_id == "INDEX_GIN_FULLTEXT" ? fulltext_bytes_per_value_byte
+                                                              : jsonb_path_bytes_per_value_byte;
+    return std::max<long long>(8192, static_cast<long long>(std::max(info->rows, 1.0) * width * factor));
+  }
+};
+
+// HypoPG's hypothetical BRIN has no block-range map, and the planner then prices its Bitmap
+// Heap Scan as if the matching rows were spread over the table (on events(ts), 18,000 where a
+// real BRIN costs some 500). On a column in storage order the rows a range condition keeps lie
+// in adjacent block ranges: this reprices each such scan as those ranges read in order and
+// their rows rechecked, and returns the plan's total cost with that correction.
+double cost_with_brin_correction(const plan::Plan& plan, const Catalog& catalog) {
+  double total = plan.root.estimates ? plan.root.estimates->total_cost : 0;
+  constexpr double kPagesPerRange = 128, kSeqPageCost = 1, kRecheckCostPerRow = 0.0125;
+  for (const auto* node : plan::preorder(plan)) {
+    if (node->node_type != "Bitmap Heap Scan" || !node->relation_name || !node->estimates ||
+        node->children.size() != 1 || !node->children[0].index_name ||
+        node->children[0].index_name->find(">brin_") == std::string::npos)
+      continue;
+    const TableInfo* info = catalog.find(node->schema.value_or(""), *node->relation_name);
+    if (!info || info->rows < 1 || info->pages < 1) continue;
+    const double share = std::min(1.0, node->estimates->rows / info->rows);
+    const double pages = std::min(info->pages, (std::ceil(share * info->pages / kPagesPerRange) + 1) * kPagesPerRange);
+    const double repriced = pages * kSeqPageCost + pages * (info->rows / info->pages) * kRecheckCostPerRow;
+    if (repriced < node->estimates->total_cost) total -= node->estimates->total_cost - repriced;
+  }
+  return std::max(total, 0.0);
+}
+
+// A Seq Scan, or a bitmap scan through a BRIN (block ranges, not rows): what a GIN index could
+// replace. A B-tree scan has already narrowed the rows, and its row estimate counts both
+// conditions, not the GIN condition alone.
+bool reads_most_of_the_table(const plan::PlanNode& node) {
+  if (node.node_type == "Seq Scan") return true;
+  return node.node_type == "Bitmap Heap Scan" && node.children.size() == 1 && node.children[0].index_name &&
+         node.children[0].index_name->find("brin") != std::string::npos;
+}
+
+// GIN candidates on the search's scale, from each served statement's plan with the chosen set:
+// the scan of their table that reads most of it is what they replace, and a bitmap scan through them costs
+// cost_per_matching_row per row that scan keeps. A Limit above the scan is not credited (a
+// condition that keeps few rows rarely stops a scan early). Chosen by the same minimum gain
+// and budget as every other index; one GIN per statement and table.
+void choose_gin(std::vector<Candidate>& gin, const std::vector<Prepared*>& costed,
+                const std::map<int, plan::Plan>& plans, const Catalog& catalog, const std::vector<Prepared>& queries,
+                const AdvisorOptions& options, const knowledge::RuleBook* rules, double min_gain, long long& bytes,
+                AdvisorResult& result) {
+  const GinModel model = GinModel::from_rules(rules);
+  const double write_cost = rule_threshold(rules, "INDEX_WRITE_OVERHEAD", "cost_per_written_row", 10);
+  std::set<std::pair<int, std::string>> served_tables;
+  for (auto& c : gin) {
+    Recommendation r;
+    r.candidate = std::move(c);
+    r.writes = write_overhead(r.candidate, catalog, queries);
+    r.size_bytes = model.size(r.candidate, catalog);
+    double benefit = 0;
+    std::string scans;
+    for (auto* q : costed) {
+      if (!r.candidate.queries.contains(q->index) || served_tables.contains({q->index, r.candidate.table})) continue;
+      const auto plan = plans.find(q->index);
+      if (plan == plans.end()) continue;
+      double scan_cost = 0, rows = 0;
+      for (const auto* node : plan::preorder(plan->second))
+        if (node->relation_name == r.candidate.table && node->estimates && reads_most_of_the_table(*node)) {
+          scan_cost += node->estimates->total_cost;  // a Bitmap Heap Scan's cost includes its index scan
+          rows += node->estimates->rows;
+        }
+      if (scan_cost <= 0) continue;  // an index already narrows the rows
+      const double through_index = rows * model.cost_per_matching_row;
+      scans += (scans.empty() ? "" : "; ") + std::string("statement ") + std::to_string(q->index + 1) +
+               ": scan of the table costs " + std::to_string(static_cast<long long>(scan_cost)) + " for " +
+               std::to_string(static_cast<long long>(rows)) + " estimated rows, through the index about " +
+               std::to_string(static_cast<long long>(through_index));
+      if (scan_cost <= through_index) continue;
+      r.served.push_back({q->index, q->current_cost, std::min(q->current_cost, through_index)});
+      benefit += q->calls * (scan_cost - through_index);
+    }
+    const double penalty =
+        options.write_weight * r.writes.workload_writes * write_cost * (1 + r.writes.share);
+    const double net = benefit - penalty;
+    const bool fits = options.budget_bytes <= 0 || static_cast<double>(bytes + r.size_bytes) <= options.budget_bytes;
+    if (r.served.empty() || net <= 0 || net < min_gain || !fits) {
+      r.served.clear();
+      r.evidence = gin_evidence(r.candidate, catalog) +
+                   (scans.empty() ? "" : " Estimated from the plans: " + scans + "; not enough to pass the minimum gain.");
+      result.unverified.push_back(std::move(r));
+      continue;
+    }
+    r.verified = true;
+    r.basis = "plan_model";
+    r.benefit = net;
+    r.evidence =
+        "Estimated from the plans (HypoPG cannot build GIN indexes): " + scans + "; a bitmap scan through this index "
+        "costs about " + std::to_string(static_cast<int>(model.cost_per_matching_row)) +
+        " per row it keeps, and a LIMIT above the scan is not credited. Size from the column's average width. "
+        "Measure it on a scratch copy (benchmark_query with candidate_indexes) before relying on the figure." +
+        (r.candidate.extension.empty() ? ""
+                                       : " Needs the " + r.candidate.extension + " extension: CREATE EXTENSION " +
+                                             r.candidate.extension + ";");
+    for (const auto& served : r.served) {
+      served_tables.insert({served.query, r.candidate.table});
+      for (auto* q : costed)
+        if (q->index == served.query) {
+          result.cost_after -= q->calls * (q->current_cost - served.cost_after);
+          q->current_cost = served.cost_after;
+        }
+    }
+    bytes += r.size_bytes;
+    result.bytes_added += r.size_bytes;
+    result.recommendations.push_back(std::move(r));
+  }
+}
+
 }  // namespace
+
+long long deduplicated_btree_size(const Candidate& c, const Catalog& catalog, long long hypopg_bytes) {
+  const TableInfo* info = catalog.find(c.schema, c.table);
+  if (!info || c.method != "btree" || !c.include.empty() || info->rows < 1) return hypopg_bytes;
+  double groups = 1, width = 0;
+  for (const auto& key : c.keys) {
+    std::string column = key.substr(0, key.find(' '));
+    if (column.size() > 1 && column.front() == '"') column = column.substr(1, column.size() - 2);
+    const ColumnStats* s = key.starts_with("(") ? nullptr : info->column(column);
+    if (!s) return hypopg_bytes;  // an expression: no statistics to go by
+    groups *= std::max(1.0, s->distinct_count(info->rows));
+    width += s->avg_width;
+  }
+  // A posting list holds at most about a third of a page: some 400 heap pointers.
+  groups = std::clamp(groups, info->rows / 400, info->rows);
+  const double tuple = std::ceil((8 + width) / 8) * 8 + 4;  // MAXALIGNed index tuple + line pointer
+  const double whole = info->rows * tuple;
+  const double deduplicated = groups * tuple + (info->rows - groups) * 6;  // 6 bytes per extra heap pointer
+  return std::max<long long>(8192, static_cast<long long>(static_cast<double>(hypopg_bytes) * deduplicated / whole));
+}
 
 std::vector<DropAdvice> drop_advice(const Catalog& catalog) {
   std::vector<DropAdvice> out;
@@ -312,6 +532,9 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       return s;
     }() + ". The planner's estimates (and these costs) are guesses until you run ANALYZE on them.");
   result.drops = drop_advice(catalog);
+  result.stats_age_seconds = catalog.stats_age_seconds;
+  result.stats_reset = catalog.stats_reset;
+  result.server_started = catalog.server_started;
   std::erase_if(result.drops, [&](const DropAdvice& d) {
     const auto dot = d.table.find('.');
     return !table_selected(d.table.substr(0, dot), d.table.substr(dot + 1), options);
@@ -343,6 +566,7 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       r.writes = write_overhead(r.candidate, catalog, queries);
       result.unverified.push_back(std::move(r));
     }
+    withhold_drops(result, {}, rule_threshold(rules, "INDEX_UNUSED", "min_stats_age_days", 30));
     result.stopped_by = "converged";
     result.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     return result;
@@ -351,10 +575,14 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
   // Baseline costs; a query PostgreSQL cannot plan is reported and left out.
   options.progress(2, 5, "costing the workload");
   std::vector<Prepared*> costed;
+  std::map<std::string, int> used_by;  // index a workload plan uses today -> the first such statement
   for (auto& q : queries) {
     if (!q.costable) continue;
     try {
-      q.base_cost = q.current_cost = session->explain_total_cost(q.sql, q.generic);
+      const auto plan = plan::parse_explain_json(session->explain_json(q.sql, q.generic));
+      q.base_cost = q.current_cost = plan.root.estimates ? plan.root.estimates->total_cost : 0;
+      for (const auto* node : plan::preorder(plan))
+        if (node->index_name) used_by.emplace(*node->index_name, q.index);
       ++result.what_if_calls;
       costed.push_back(&q);
     } catch (const Error& e) {
@@ -363,6 +591,7 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
     }
   }
   for (const auto* q : costed) result.cost_before += q->calls * q->base_cost;
+  withhold_drops(result, used_by, rule_threshold(rules, "INDEX_UNUSED", "min_stats_age_days", 30));
 
   // Each costable candidate alone: its size and whether any plan uses it.
   struct Live {
@@ -398,7 +627,7 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       return it->second;
     }
     ++result.what_if_calls;
-    const double cost = session->explain_total_cost(q.sql, q.generic);
+    const double cost = cost_with_brin_correction(plan::parse_explain_json(session->explain_json(q.sql, q.generic)), catalog);
     cache.emplace(key, cost);
     return cost;
   };
@@ -414,13 +643,10 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
   };
 
   options.progress(3, 5, "costing candidates");
+  std::vector<Candidate> gin;  // costed from the final plans (GinModel), after the search
   for (auto& c : candidates) {
     if (!c.costable) {
-      Recommendation r;
-      r.candidate = std::move(c);
-      r.evidence = gin_evidence(r.candidate, catalog);
-      r.writes = write_overhead(r.candidate, catalog, queries);
-      result.unverified.push_back(std::move(r));
+      gin.push_back(std::move(c));
       continue;
     }
     if (Clock::now() > deadline) break;
@@ -430,7 +656,7 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
     try {
       const auto h = session->create_index(l.c.ddl(false));
       ++creates;
-      l.size = std::max<long long>(h.estimated_size_bytes, 8192);
+      l.size = deduplicated_btree_size(l.c, catalog, std::max<long long>(h.estimated_size_bytes, 8192));
       l.oid = h.oid;
     } catch (const Error& e) {
       if (e.code() != ErrorCode::invalid_argument) throw;
@@ -528,13 +754,13 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
         continue;
       }
       if (options.budget_bytes > 0 && static_cast<double>(bytes + delta) > options.budget_bytes) continue;
-      if (replace < 0 && static_cast<int>(chosen.size()) >= options.max_indexes) continue;
+      if (replace < 0 && options.max_indexes > 0 && static_cast<int>(chosen.size()) >= options.max_indexes) continue;
       if (best.add < 0 || l.bound > best.ratio) best = {k, replace, net, l.bound, delta};
     }
     if (best.add < 0) {
       if (timed_out)
         result.stopped_by = "time_limit";
-      else if (static_cast<int>(chosen.size()) >= options.max_indexes)
+      else if (options.max_indexes > 0 && static_cast<int>(chosen.size()) >= options.max_indexes)
         result.stopped_by = "max_indexes";
       else if (options.budget_bytes > 0 && !order.empty() && rejected.size() + chosen.size() < pool_.size())
         result.stopped_by = "budget";
@@ -589,6 +815,7 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
     const Live& l = pool_[static_cast<std::size_t>(k)];
     r.candidate = l.c;
     r.verified = true;
+    r.basis = "hypopg";
     r.size_bytes = l.size;
     r.writes = l.writes;
     r.evidence =
@@ -602,10 +829,12 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
   }
   std::map<std::uint32_t, std::string> hypothetical_names;
   for (const auto& h : session->list()) hypothetical_names[h.oid] = h.name;
+  std::map<int, plan::Plan> chosen_plans;  // each statement's plan with the chosen set
   for (auto* q : costed) {
     std::string plan;
     try {
       plan = session->explain_json(q->sql, q->generic);
+      chosen_plans[q->index] = plan::parse_explain_json(plan);
     } catch (const Error&) {
       continue;
     }
@@ -619,6 +848,7 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       r.benefit += q->calls * (q->base_cost - q->current_cost);
     }
   }
+  choose_gin(gin, costed, chosen_plans, catalog, queries, options, rules, min_gain, bytes, result);
   for (int k : chosen) {
     auto& r = by_candidate[k];
     result.bytes_added += r.size_bytes - [&] {

@@ -4,10 +4,14 @@
 // (candidates.h), costs them with HypoPG (generic plans for $n queries), then
 // searches over the whole workload greedily by benefit per byte: add a
 // candidate, or widen a chosen index into a longer one, under the storage
-// budget, the index count and the minimum improvement, caching every what-if
-// cost and stopping at the time limit with the best set so far. GIN and
-// trigram candidates, which HypoPG cannot cost, are judged by rule and listed
-// apart. Drop advice (drop_advice) comes from the catalog alone.
+// budget, the minimum improvement and (when given) an index count, caching
+// every what-if cost and stopping at the time limit with the best set so far.
+// GIN candidates (jsonb, full text, trigram), which HypoPG cannot build, are
+// then costed on the same scale from the final plans: the scan of their table
+// that they would replace against a bitmap scan of the rows it keeps, and
+// chosen by the same minimum improvement (basis "plan_model"). Drop advice
+// (drop_advice) comes from the catalog, withheld while the usage counters are
+// young and for any index a workload plan uses.
 // Without HypoPG, or offline (advise_offline, from schema DDL), the same
 // candidates come back labelled unverified.
 // Never writes to the database: HypoPG's indexes live in the advisor's session.
@@ -38,7 +42,7 @@ struct WorkloadQuery {
 
 struct AdvisorOptions {
   double budget_bytes = 0;  // 0 = no budget
-  int max_indexes = 10;
+  int max_indexes = 0;      // 0 = no count limit: benefit and the budget decide
   int max_columns = 3;
   double min_improvement = 0.001;  // share of the workload cost an added index must cut
   double write_weight = 1;
@@ -65,8 +69,11 @@ struct WriteOverhead {
 
 struct Recommendation {
   Candidate candidate;
-  bool verified = false;  // costed with HypoPG
-  std::string evidence;   // how the benefit was judged
+  bool verified = false;  // its benefit was costed (HypoPG) or estimated from the plans (GIN), not guessed
+  // "hypopg" (planner cost with the hypothetical index), "plan_model" (GIN, which HypoPG cannot
+  // build: the plans' scans of the table against a stated model), "rule" (nothing costed).
+  std::string basis = "rule";
+  std::string evidence;  // how the benefit was judged
   long long size_bytes = 0;
   WriteOverhead writes;
   std::vector<ServedQuery> served;
@@ -94,6 +101,9 @@ struct AdvisorResult {
   std::vector<Recommendation> recommendations;  // chosen, costed ones first
   std::vector<Recommendation> unverified;       // GIN/trigram, or all of them without HypoPG
   std::vector<DropAdvice> drops;
+  std::vector<DropAdvice> withheld_drops;  // would be dropped, but the evidence says no (reason says why)
+  std::optional<double> stats_age_seconds;  // of the idx_scan counters drop advice rests on
+  std::string stats_reset, server_started;
   std::vector<SkippedQuery> skipped;
   std::vector<std::string> notes;
   std::vector<std::string> unanalyzed_tables;
@@ -116,6 +126,10 @@ AdvisorResult advise_offline(const std::string& schema_ddl, const std::vector<Wo
 
 // Unused, duplicate, prefix-redundant and invalid indexes of the catalog's tables.
 std::vector<DropAdvice> drop_advice(const Catalog& catalog);
+
+// B-tree size with PostgreSQL 13+ deduplication: HypoPG's estimate stores every entry whole;
+// equal keys share one posting list (not with INCLUDE columns). From the keys' n_distinct.
+long long deduplicated_btree_size(const Candidate& candidate, const Catalog& catalog, long long hypopg_bytes);
 
 // pg_stat_statements' top SELECT/INSERT/UPDATE/DELETE statements of the current database by total
 // time (INSERTs count as writes against the indexes of their table).

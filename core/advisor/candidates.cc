@@ -37,8 +37,20 @@ bool belongs(const sql::Column& c, const sql::TableRef& t) {
 struct Key {
   std::string text;    // as it goes into the index
   std::string column;  // the plain column, empty for expressions
-  double distinct = 0;
+  double share = 0.1;  // share of the rows its condition keeps (pg_stats); smaller narrows more
 };
+
+// Share of the rows an equality-like condition keeps: the value's frequency for a constant,
+// null_frac for IS NULL, 1 / n_distinct (per listed value) for parameters and lists.
+double condition_share(const sql::Predicate& p, const TableInfo* info) {
+  const ColumnStats* s =
+      info && p.unqualified_column_expression.empty() ? info->column(p.column.name) : nullptr;
+  if (!s) return p.unqualified_column_expression.empty() ? 0.1 : 0.005;  // the planner's own guess for expressions
+  if (p.op == "IS NULL") return s->null_frac;
+  if (p.value.kind == sql::Operand::Kind::constant) return s->value_share(p.value.value, info->rows);
+  const double values = p.value.kind == sql::Operand::Kind::list ? std::max<double>(1, p.value.items.size()) : 1;
+  return std::min(1.0, values / std::max(1.0, s->distinct_count(info->rows)));
+}
 
 Key key_of(const sql::Predicate& p, const TableInfo* info) {
   Key k;
@@ -48,9 +60,42 @@ Key key_of(const sql::Predicate& p, const TableInfo* info) {
     k.text = quote_ident(p.column.name);
     k.column = p.column.name;
   }
-  if (info)
-    if (const auto* s = info->column(p.column.name)) k.distinct = s->distinct_count(info->rows);
+  k.share = condition_share(p, info);
   return k;
+}
+
+// LIKE 'x%'-style patterns: a constant, or a function of one (Django's icontains:
+// UPPER(col::text) LIKE UPPER('%x%')), with a leading wildcard and a run of at least three
+// literal characters (a trigram index cannot narrow a shorter one).
+bool trigram_pattern(const sql::Operand& value) {
+  std::string pattern;
+  if (value.kind == sql::Operand::Kind::constant) {
+    pattern = value.value;
+  } else if (value.kind == sql::Operand::Kind::expression) {
+    const auto open = value.text.find("('");
+    const auto close = value.text.rfind("')");
+    if (open == std::string::npos || close == std::string::npos || close <= open + 2) return false;
+    pattern = value.text.substr(open + 2, close - open - 2);
+  } else {
+    return false;
+  }
+  if (pattern.empty() || (pattern[0] != '%' && pattern[0] != '_')) return false;
+  std::size_t run = 0, longest = 0;
+  for (char c : pattern) {
+    run = (c == '%' || c == '_') ? 0 : run + 1;
+    longest = std::max(longest, run);
+  }
+  return longest >= 3;
+}
+
+// A condition every row of a partial index would meet: IS NULL, or a constant of a column with
+// few values (a status, a flag). Its SQL as an index predicate.
+std::string fixed_condition_sql(const sql::Predicate& p) {
+  const std::string column = quote_ident(p.column.name);
+  if (p.op == "IS NULL") return column + " IS NULL";
+  if (p.value.text == "true") return column;
+  if (p.value.text == "false") return "NOT " + column;
+  return column + " = " + p.value.text;
 }
 
 void add_unique(std::vector<Key>& keys, Key k) {
@@ -126,6 +171,7 @@ CandidateLimits CandidateLimits::from_rules(const knowledge::RuleBook* rules, in
   auto read = [&](const char* rule, const char* name, double& into) {
     if (const auto* r = rules->find(rule); r && r->thresholds.contains(name)) into = r->threshold(name);
   };
+  read("INDEX_BTREE_EQUALITY_THEN_RANGE", "max_key_share", l.max_key_share);
   read("INDEX_PARTIAL", "max_value_share", l.partial_max_value_share);
   read("INDEX_PARTIAL", "max_distinct_values", l.partial_max_distinct_values);
   read("INDEX_COVERING", "max_include_columns", l.covering_max_include);
@@ -223,13 +269,15 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
         const Key k = key_of(p, info);
         const ColumnStats* s = info ? info->column(p.column.name) : nullptr;
         std::string what = p.op == "@@" ? "full-text match" : "containment/existence operator " + p.op;
-        auto c = make("gin", p.op == "@@" ? "INDEX_GIN_FULLTEXT" : "INDEX_GIN_JSONB", {k.text},
+        // jsonb_path_ops serves only @>, in an index a fraction of the default operator class's size.
+        const bool path_ops = p.op == "@>" && s && s->type == "jsonb" && k.column == p.column.name;
+        auto c = make("gin", p.op == "@@" ? "INDEX_GIN_FULLTEXT" : "INDEX_GIN_JSONB",
+                      {path_ops ? k.text + " jsonb_path_ops" : k.text},
                       what + " on " + (k.column.empty() ? k.text : k.column) + (s ? " (" + s->type + ")" : ""));
         c.method = "gin";
         c.costable = false;
         out.push_back(std::move(c));
-      } else if (is_like(p.op) && !p.reversed && p.value.kind == sql::Operand::Kind::constant &&
-                 (p.value.value.starts_with("%") || p.value.value.starts_with("_"))) {
+      } else if (is_like(p.op) && !p.reversed && trigram_pattern(p.value)) {
         const Key k = key_of(p, info);
         auto c = make("trigram", "INDEX_TRGM", {k.text + " gin_trgm_ops"},
                       p.op + " with a leading wildcard on " + (k.column.empty() ? k.text : k.column));
@@ -242,14 +290,18 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
     for (const auto& j : query.join_conditions) {
       for (const auto* side : {&j.left, &j.right}) {
         if (!belongs(*side, t) || j.op != "=") continue;
-        Key k{quote_ident(side->name), side->name, 0};
-        if (info)
-          if (const auto* s = info->column(side->name)) k.distinct = s->distinct_count(info->rows);
-        add_unique(joins, k);
+        add_unique(joins, Key{quote_ident(side->name), side->name});
       }
     }
-    // Most distinct first: the index narrows fastest, and equality columns can go in any order.
-    std::stable_sort(eq.begin(), eq.end(), [](const Key& a, const Key& b) { return a.distinct > b.distinct; });
+    // Most selective first: the index narrows fastest, and equality columns can go in any order.
+    // A condition that keeps most rows (deleted_at IS NULL, a common flag) is left to the
+    // filter, or to a partial index's WHERE below, rather than widening every key.
+    std::stable_sort(eq.begin(), eq.end(), [](const Key& a, const Key& b) { return a.share < b.share; });
+    if (eq.size() > 1 || !range.empty()) {
+      const auto first_kept = range.empty() ? eq.begin() + 1 : eq.begin();
+      eq.erase(std::remove_if(first_kept, eq.end(), [&](const Key& k) { return k.share > limits.max_key_share; }),
+               eq.end());
+    }
 
     // ORDER BY of this level, all on this table: an index in that order makes the sort (and LIMIT) cheap.
     std::vector<std::string> order;
@@ -305,7 +357,8 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
       const std::string name = quote_ident(u.column.name);
       if (std::find(others.begin(), others.end(), name) == others.end()) others.push_back(name);
     }
-    if (query.kind == sql::StatementKind::select && !star) {
+    // Not under LIMIT: the heap fetches an INCLUDE saves are bounded by the limit, its size is not.
+    if (query.kind == sql::StatementKind::select && !star && !has_limit) {
       std::vector<Candidate> covering;
       for (const auto& s : shaped) {
         std::vector<std::string> include;
@@ -324,29 +377,44 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
       for (auto& c : covering) shaped.push_back(std::move(c));
     }
 
-    // Partial: a constant the column rarely holds moves into the index's WHERE.
+    // Partial: the query's fixed conditions (a rare constant, IS NULL, a flag) move into the
+    // index's WHERE, the other equality columns lead, then the ORDER BY or the range column:
+    // WHERE tenant_id = $1 AND status = 'open' AND deleted_at IS NULL ORDER BY created_at DESC
+    // gets (tenant_id, created_at DESC) WHERE status = 'open' AND deleted_at IS NULL.
     if (info && !info->columns.empty()) {
+      std::vector<std::string> where, where_columns, evidence;
+      bool rare = false;
       for (const auto* p : constants) {
         const ColumnStats* s = info->column(p->column.name);
         if (!s) continue;
-        const double share = p->op == "IS NULL" ? s->null_frac : s->value_share(p->value.value, info->rows);
-        if (share > limits.partial_max_value_share) continue;
         // A fixed value of a many-valued column (an id) is one query's constant, not a subset worth an index.
         if (p->op != "IS NULL" && s->distinct_count(info->rows) > limits.partial_max_distinct_values) continue;
+        const double share = p->op == "IS NULL" ? s->null_frac : s->value_share(p->value.value, info->rows);
+        const bool flag = p->op == "IS NULL" || p->value.text == "true" || p->value.text == "false";
+        if (share > limits.partial_max_value_share && !flag) continue;
+        rare = rare || share <= limits.partial_max_value_share;
+        where.push_back(fixed_condition_sql(*p));
+        where_columns.push_back(p->column.name);
+        evidence.push_back(fixed_condition_sql(*p) + " keeps " + std::to_string(share * 100).substr(0, 4) + "%");
+      }
+      if (!where.empty()) {
         std::vector<std::string> keys;
         for (const auto& k : eq)
-          if (k.column != p->column.name) keys.push_back(k.text);
+          if (std::find(where_columns.begin(), where_columns.end(), k.column) == where_columns.end())
+            keys.push_back(k.text);
         if (order_usable && !order.empty()) {
-          for (const auto& o : order) keys.push_back(o);
+          for (const auto& o : order)
+            if (std::find(keys.begin(), keys.end(), o) == keys.end()) keys.push_back(o);
         } else if (!range.empty()) {
           keys.push_back(range.front().text);
         }
-        if (keys.empty()) keys.push_back(quote_ident(p->column.name));
-        auto c = make("partial", "INDEX_PARTIAL", keys,
-                      p->column.name + " " + p->op + (p->op == "IS NULL" ? "" : " " + p->value.text) + " matches " +
-                          std::to_string(share * 100).substr(0, 4) + "% of the rows (pg_stats)");
-        c.where = quote_ident(p->column.name) + (p->op == "IS NULL" ? " IS NULL" : " = " + p->value.text);
-        shaped.push_back(std::move(c));
+        // Only flags and no other key: a partial index on them alone is the table less a few rows.
+        if (!keys.empty() || rare) {
+          if (keys.empty()) keys.push_back(quote_ident(where_columns.front()));
+          auto c = make("partial", "INDEX_PARTIAL", keys, join(evidence, ", ") + " of the rows (pg_stats)");
+          c.where = join(where, " AND ");
+          shaped.push_back(std::move(c));
+        }
       }
     }
     for (auto& c : shaped) out.push_back(std::move(c));

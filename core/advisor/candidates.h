@@ -1,12 +1,14 @@
 // Index candidates from one query's model and the catalog: which indexes could
 // serve it, in the column order that serves it best.
 //
-// B-tree: equality columns first (most distinct first), then one range column
+// B-tree: equality columns first (most selective first), then one range column
 // or the ORDER BY columns of a LIMIT query (with their direction); join columns
 // of a joined table alone; a covering variant (INCLUDE) when the query names
-// few other columns of the table; partial indexes for a constant the column
-// rarely holds (pg_stats); expression keys (lower(email), (attrs->>'sku')).
-// GIN for jsonb/array operators and full text, trigram GIN for LIKE '%x%',
+// few other columns of the table (not under LIMIT); partial indexes with the
+// query's fixed conditions in their WHERE (a constant the column rarely holds
+// per pg_stats, IS NULL, a flag); expression keys (lower(email), (attrs->>'sku')).
+// GIN for jsonb/array operators (jsonb_path_ops for @>) and full text, trigram
+// GIN for LIKE '%x%' (also UPPER(col) LIKE UPPER('%x%')),
 // BRIN for range filters on large, append-only, physically ordered tables.
 // Thresholds come from the knowledge base (knowledge/rules/index.yaml).
 // Pure functions; thread-safe.
@@ -48,6 +50,7 @@ struct Candidate {
 
 struct CandidateLimits {
   int max_columns = 3;
+  double max_key_share = 0.5;  // an equality condition keeping more rows is no key column (unless the only one)
   double partial_max_value_share = 0.2;
   double partial_max_distinct_values = 100;
   double covering_max_include = 3;

@@ -144,6 +144,19 @@ Catalog read_catalog(pg::DatabasePool& pool, const std::string& database, const 
   std::set<std::string> names;
   for (const auto& t : table_names) names.insert(t.substr(t.find('.') == std::string::npos ? 0 : t.find('.') + 1));
 
+  // How long the usage counters (idx_scan) have been counting: since the last reset, or at
+  // least since the server started (PostgreSQL 15 keeps them over a clean restart, not a crash).
+  const auto since = executor.run(
+      database,
+      "SELECT extract(epoch FROM now() - coalesce(d.stats_reset, pg_postmaster_start_time())), "
+      "d.stats_reset::text, pg_postmaster_start_time()::text FROM pg_stat_database d "
+      "WHERE d.datname = current_database()",
+      run);
+  if (!since.rows.empty()) {
+    catalog.stats_age_seconds = number(since.rows[0][0]);
+    catalog.stats_reset = value(since.rows[0][1]);
+    catalog.server_started = value(since.rows[0][2]);
+  }
   const auto ext = executor.run(database, "SELECT extname, current_database() FROM pg_extension", run);
   for (const auto& row : ext.rows) {
     catalog.extensions.push_back(value(row[0]));
@@ -157,7 +170,7 @@ Catalog read_catalog(pg::DatabasePool& pool, const std::string& database, const 
       database,
       "SELECT n.nspname, c.relname, c.reltuples::float8, pg_table_is_visible(c.oid), coalesce(s.n_tup_ins, 0), "
       "coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0), coalesce(s.n_tup_hot_upd, 0), "
-      "(s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL), s.relid IS NOT NULL "
+      "(s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL), s.relid IS NOT NULL, c.relpages "
       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
       "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relkind IN ('r', 'p', 'm') AND " +
           user_tables + " ORDER BY 1, 2",
@@ -174,6 +187,7 @@ Catalog read_catalog(pg::DatabasePool& pool, const std::string& database, const 
     t.hot_updates = static_cast<long long>(number(row[7]));
     t.analyzed = truth(row[8]);
     t.has_stats = truth(row[9]);
+    t.pages = std::max(0.0, number(row[10]));
     catalog.tables.push_back(std::move(t));
   }
 

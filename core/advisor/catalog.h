@@ -60,6 +60,7 @@ struct TableInfo {
   std::string name;
   bool visible = true;  // on the search path
   double rows = 0;      // reltuples
+  double pages = 0;     // relpages
   bool analyzed = false;
   bool has_stats = false;  // live: pg_stat_user_tables read
   long long inserts = 0, updates = 0, deletes = 0, hot_updates = 0;
@@ -77,6 +78,10 @@ struct Catalog {
   std::vector<TableInfo> tables;
   std::vector<std::string> extensions;  // installed: "hypopg", "pg_trgm", ...
   std::string current_database;
+  // The age of the usage statistics (idx_scan) that unused-index advice rests on: live only.
+  std::optional<double> stats_age_seconds;
+  std::string stats_reset;     // pg_stat_database.stats_reset, empty when never reset
+  std::string server_started;  // pg_postmaster_start_time()
 
   // By name as a query writes it: schema-qualified, or the visible table, or the only one with that name.
   const TableInfo* find(const std::string& schema, const std::string& name) const;

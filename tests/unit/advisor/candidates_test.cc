@@ -154,6 +154,87 @@ TEST(Candidates, PartialNeedsStatisticsThatSayTheValueIsRare) {
             nullptr);
 }
 
+// The multi-tenant list view: the rare status and the soft-delete condition go into the WHERE,
+// the tenant leads, the ORDER BY follows; no key is spent on deleted_at.
+TEST(Candidates, PartialTakesEveryFixedConditionAndKeepsTheOrderBy) {
+  Catalog catalog;
+  TableInfo tickets{.name = "tickets", .rows = 1e6, .analyzed = true, .has_stats = true};
+  tickets.columns["tenant_id"] = ColumnStats{.n_distinct = 2000};
+  tickets.columns["status"] = ColumnStats{.n_distinct = 3, .common_values = {"closed", "pending", "open"},
+                                          .common_freqs = {0.92, 0.03, 0.05}};
+  tickets.columns["deleted_at"] = ColumnStats{.null_frac = 0.97, .n_distinct = -0.03};
+  tickets.columns["created_at"] = ColumnStats{.n_distinct = -1};
+  catalog.tables.push_back(tickets);
+  const auto all = candidates(
+      "SELECT id FROM tickets WHERE tenant_id = $1 AND status = 'open' AND deleted_at IS NULL "
+      "ORDER BY created_at DESC LIMIT 20",
+      catalog);
+  const auto* partial = find(all, "partial");
+  ASSERT_NE(partial, nullptr) << ::testing::PrintToString(identities(all));
+  EXPECT_THAT(partial->keys, ElementsAre("tenant_id", "created_at DESC"));
+  EXPECT_EQ(partial->where, "status = 'open' AND deleted_at IS NULL");
+  // The full B-tree keeps the selective columns in order and leaves deleted_at IS NULL (97%) to the filter.
+  const auto* ordered = find(all, "order_by");
+  ASSERT_NE(ordered, nullptr);
+  EXPECT_THAT(ordered->keys, ElementsAre("tenant_id", "status", "created_at DESC"));
+  // Under LIMIT there is no covering variant: the limit bounds the heap fetches, not the index's size.
+  EXPECT_EQ(find(all, "covering"), nullptr);
+  // A common status is no partial index of its own, but soft deletes alone still make one.
+  const auto closed = candidates(
+      "SELECT id FROM tickets WHERE tenant_id = $1 AND status = 'closed' AND deleted_at IS NULL "
+      "ORDER BY created_at DESC LIMIT 20",
+      catalog);
+  const auto* soft = find(closed, "partial");
+  ASSERT_NE(soft, nullptr);
+  EXPECT_EQ(soft->where, "deleted_at IS NULL");
+  EXPECT_THAT(soft->keys, ElementsAre("tenant_id", "created_at DESC"));
+}
+
+TEST(Candidates, TrigramForDjangoIcontainsAndNotForShortPatterns) {
+  const auto all = candidates("SELECT id FROM tickets WHERE UPPER(title::text) LIKE UPPER('%refund%')");
+  const auto* c = find(all, "trigram");
+  ASSERT_NE(c, nullptr) << ::testing::PrintToString(identities(all));
+  EXPECT_THAT(c->keys[0], HasSubstr("upper"));
+  EXPECT_THAT(c->keys[0], HasSubstr("gin_trgm_ops"));
+  // Fewer than three literal characters: a trigram index cannot narrow the search.
+  EXPECT_EQ(find(candidates("SELECT id FROM tickets WHERE title ILIKE '%ab%'"), "trigram"), nullptr);
+}
+
+TEST(Candidates, JsonbContainmentUsesJsonbPathOpsWhenTheColumnIsJsonb) {
+  Catalog catalog;
+  TableInfo events{.name = "events", .rows = 1e6, .analyzed = true, .has_stats = true};
+  events.columns["props"] = ColumnStats{.type = "jsonb"};
+  catalog.tables.push_back(events);
+  const auto containment = candidates("SELECT id FROM events WHERE props @> '{\"a\": 1}'", catalog);
+  const auto* c = find(containment, "gin");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->keys[0], "props jsonb_path_ops");
+  // The existence operator needs the default operator class.
+  const auto existence = candidates("SELECT id FROM events WHERE props ? 'a'", catalog);
+  const auto* exists = find(existence, "gin");
+  ASSERT_NE(exists, nullptr);
+  EXPECT_EQ(exists->keys[0], "props");
+}
+
+TEST(IndexSize, DeduplicationShrinksLowCardinalityKeysOnly) {
+  Catalog catalog;
+  TableInfo t{.name = "events", .rows = 1e6, .analyzed = true};
+  t.columns["tenant_id"] = ColumnStats{.n_distinct = 2000, .avg_width = 4};
+  t.columns["id"] = ColumnStats{.n_distinct = -1, .avg_width = 8};
+  catalog.tables.push_back(t);
+  Candidate low{.table = "events", .keys = {"tenant_id"}};
+  Candidate unique{.table = "events", .keys = {"id"}};
+  const long long hypopg = 30'000'000;
+  EXPECT_LT(deduplicated_btree_size(low, catalog, hypopg), hypopg / 2);
+  EXPECT_EQ(deduplicated_btree_size(unique, catalog, hypopg), hypopg);
+  // INCLUDE columns turn deduplication off; an expression key has no statistics to go by.
+  Candidate covering = low;
+  covering.include = {"id"};
+  EXPECT_EQ(deduplicated_btree_size(covering, catalog, hypopg), hypopg);
+  Candidate expression{.table = "events", .keys = {"(lower(kind))"}};
+  EXPECT_EQ(deduplicated_btree_size(expression, catalog, hypopg), hypopg);
+}
+
 TEST(Candidates, BrinOnlyForHighCorrelationOnLargeAppendOnlyTables) {
   Catalog catalog;
   TableInfo events{.name = "events", .rows = 1e6, .analyzed = true, .has_stats = true, .inserts = 1000000};
