@@ -249,16 +249,10 @@ struct GinModel {
   long long size(const Candidate& c, const Catalog& catalog) const {
     const TableInfo* info = catalog.find(c.schema, c.table);
     if (!info || c.keys.empty()) return 8192;
-    std::string column = c.keys[0].substr(0, c.keys[0].find(' '));
-    if (column.starts_with("(")) {  // an expression: the first column it names
-      const auto open = column.rfind('(');
-      column = c.keys[0].substr(open + 1);
-      column = column.substr(0, column.find_first_of(",)"));
-      for (const auto& [name, stats] : info->columns)
-        if (c.keys[0].find(name) != std::string::npos) column = name;
-    }
-    if (column.size() > 1 && column.front() == '"') column = column.substr(1, column.size() - 2);
-    const ColumnStats* s = info->column(column);
+    // The indexed column, or for an expression ("(to_tsvector('english', body))") the widest column it names.
+    const ColumnStats* s = nullptr;
+    for (const auto& [name, stats] : info->columns)
+      if (c.keys[0].find(name) != std::string::npos && (!s || stats.avg_width > s->avg_width)) s = &stats;
     const double width = s ? s->avg_width : 32;
     const double factor = c.kind == "trigram"          ? trigram_bytes_per_value_byte
                           : c.rule_id == "INDEX_GIN_FULLTEXT" ? fulltext_bytes_per_value_byte

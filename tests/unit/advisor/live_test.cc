@@ -273,6 +273,35 @@ TEST_F(SuggestIndexesLive, DropAdviceIsWithheldForIndexesTheWorkloadUsesAndYoung
   EXPECT_THAT(r.markdown, HasSubstr("replicas"));
 }
 
+// verify: the chosen set built for real on the scratch database, each statement timed before
+// and after, and nothing left behind (the transaction is rolled back).
+TEST_F(SuggestIndexesLive, VerifyMeasuresTheChosenSetOnScratchAndLeavesNothing) {
+  const auto indexes_before = pg::testing::superuser_scalar(
+      pg::testing::scratch_url(), "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes");
+  const auto r = call({{"queries", workload({{"SELECT sum(quantity) FROM order_items WHERE product_id = 17", 500},
+                                             {"SELECT count(*) FROM order_items WHERE product_id = $1", 10}})},
+                       {"database", "scratch"},
+                       {"verify", true}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  ASSERT_FALSE(r.structured["recommendations"].empty()) << r.markdown;
+  const Json& v = r.structured["verification"];
+  ASSERT_EQ(v["statements"].size(), 2u) << r.markdown;
+  EXPECT_GT(v["statements"][0]["before_ms"].get<double>(), 0);
+  EXPECT_GT(v["statements"][0]["after_ms"].get<double>(), 0);
+  EXPECT_THAT(v["statements"][1]["not_measured"].get<std::string>(), HasSubstr("placeholders"));
+  ASSERT_FALSE(v["built"].empty());
+  EXPECT_GT(v["built"][0]["size_bytes"].get<long long>(), 0);
+  EXPECT_GT(v["index_bytes"].get<long long>(), 0);
+  EXPECT_THAT(r.markdown, HasSubstr("## Measured on the scratch database"));
+  EXPECT_EQ(pg::testing::superuser_scalar(pg::testing::scratch_url(),
+                                          "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes"),
+            indexes_before);
+  // Anywhere not marked scratch it is refused, with the fix.
+  const auto refused = call({{"queries", workload({{"SELECT 1", 1}})}, {"verify", true}});
+  ASSERT_TRUE(refused.is_error);
+  EXPECT_THAT(refused.markdown, HasSubstr("scratch: true"));
+}
+
 TEST_F(SuggestIndexesLive, UnindexedForeignKeyIsReported) {
   const auto r =
       call({{"queries", workload({{"SELECT o.id FROM advisor_test.orders o JOIN advisor_test.customers c ON c.id = "
