@@ -275,8 +275,11 @@ double cost_with_brin_correction(const plan::Plan& plan, const Catalog& catalog)
         node->children[0].index_name->find(">brin_") == std::string::npos)
       continue;
     const TableInfo* info = catalog.find(node->schema.value_or(""), *node->relation_name);
-    if (!info || info->rows < 1 || info->pages < 1) continue;
-    const double share = std::min(1.0, node->estimates->rows / info->rows);
+    const auto& index_scan = node->children[0].estimates;
+    if (!info || info->rows < 1 || info->pages < 1 || !index_scan) continue;
+    // The rows the index condition keeps (the Bitmap Index Scan's estimate), not the heap scan's
+    // output: its Filter may narrow further, but only after the block ranges were read.
+    const double share = std::min(1.0, index_scan->rows / info->rows);
     const double pages = std::min(info->pages, (std::ceil(share * info->pages / kPagesPerRange) + 1) * kPagesPerRange);
     const double repriced = pages * kSeqPageCost + pages * (info->rows / info->pages) * kRecheckCostPerRow;
     if (repriced < node->estimates->total_cost) total -= node->estimates->total_cost - repriced;
