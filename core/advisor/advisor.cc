@@ -605,6 +605,7 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
   int creates = 0;
   const double write_cost = rule_threshold(rules, "INDEX_WRITE_OVERHEAD", "cost_per_written_row", 10);
   const double hot_cost = rule_threshold(rules, "INDEX_WRITE_OVERHEAD", "hot_breakage_cost_per_update", 40);
+  const double brin_write_share = rule_threshold(rules, "INDEX_BRIN", "write_cost_share", 0.05);
 
   auto config_key = [&](const Prepared& q, const std::vector<int>& config) {
     std::vector<std::string> ids;
@@ -661,7 +662,10 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       continue;
     }
     l.writes = write_overhead(l.c, catalog, queries);
-    l.penalty = options.write_weight * l.writes.workload_writes * write_cost * (1 + l.writes.share) +
+    // A BRIN is not touched per row: an insert into a summarized range updates nothing, the
+    // range is summarized later, so its write cost is a small share of a B-tree's.
+    const double per_row = l.c.method == "brin" ? write_cost * brin_write_share : write_cost * (1 + l.writes.share);
+    l.penalty = options.write_weight * l.writes.workload_writes * per_row +
                 (l.writes.breaks_hot ? options.write_weight * hot_cost * l.writes.workload_writes : 0);
     pool_.push_back(std::move(l));
     Live& added = pool_.back();
