@@ -519,7 +519,7 @@ Json output_schema() {
         "required": ["queries", "cost_before", "cost_after", "improvement", "index_bytes_added"]
       },
       "recommendations": {"type": "array", "description": "Chosen indexes, costed with HypoPG, most benefit first.", "items": {}},
-      "unverified": {"type": "array", "description": "Candidates judged by rule: GIN/trigram (HypoPG cannot cost them), everything offline or without HypoPG, unindexed foreign keys the workload did not need.", "items": {}},
+      "unverified": {"type": "array", "description": "Candidates not chosen: GIN whose estimated gain from the plans is too small, everything offline or without HypoPG, unindexed foreign keys the workload did not need.", "items": {}},
       "drops": {
         "type": "array",
         "items": {

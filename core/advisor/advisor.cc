@@ -229,9 +229,9 @@ void withhold_drops(AdvisorResult& result, const std::map<std::string, int>& use
 // The model for GIN candidates, which HypoPG cannot build (thresholds in knowledge/rules/index.yaml).
 struct GinModel {
   double cost_per_matching_row = 4;  // a bitmap heap fetch per row the indexed condition keeps
-  double trigram_bytes_per_value_byte = 2.5;
-  double jsonb_path_bytes_per_value_byte = 0.3;
-  double fulltext_bytes_per_value_byte = 0.5;
+  double trigram_bytes_per_value_byte = 1.6;
+  double jsonb_path_bytes_per_value_byte = 0.2;
+  double fulltext_bytes_per_value_byte = 0.35;
 
   static GinModel from_rules(const knowledge::RuleBook* rules) {
     GinModel m;
