@@ -224,7 +224,7 @@ class Detector {
     const auto& shape = cache_.shape(ev.shape);
     if (!shape.model) {
       ++unparsed_;
-    } else if (facts(ev.shape).kind == sql::StatementKind::update) {
+    } else if (shape.model->kind == sql::StatementKind::update) {
       std::string text;
       ev.set_values = update_set_values(e.sql, e.params, &text);
       if (ev.set_values && !set_texts_.contains(ev.set_values)) {
@@ -371,6 +371,11 @@ class Detector {
       if ((front_db && !back_db) || (back_entry && !front_entry)) ++innermost_first_;
       if ((back_db && !front_db) || (front_entry && !back_entry)) ++outermost_first_;
     }
+    // How many distinct stacks each application frame is in: one in nearly all of them is shared (a wrapper).
+    std::set<std::string> frames;
+    for (const auto& f : stack)
+      if (!library_frame(f.file)) frames.insert(frame_key(f));
+    for (const auto& k : frames) ++frame_stacks_[k];
     stacks_.push_back(stack);
     const auto id = static_cast<std::uint32_t>(stacks_.size());
     stack_ids_.emplace(stack_key_, id);
@@ -387,12 +392,22 @@ class Detector {
     return out;
   }
 
+  static std::string frame_key(const StackFrame& f) { return f.file + ":" + std::to_string(f.line); }
+
+  // Middleware, or a frame in nearly every distinct stack of a log with many (a query wrapper, the server).
+  bool every_request_passes(const StackFrame& f) const {
+    if (shared_frame(f)) return true;
+    if (stacks_.size() < kManyStacks) return false;
+    const auto it = frame_stacks_.find(frame_key(f));
+    return it != frame_stacks_.end() && it->second * 10 >= stacks_.size() * 9;
+  }
+
   void place_call_sites(GroupState& s) {
     const auto repeated = app_frames(s.stack);
     if (repeated.empty()) return;
     const StackFrame* site = nullptr;
     for (auto it = repeated.rbegin(); it != repeated.rend() && !site; ++it)
-      if (!shared_frame(**it)) site = *it;
+      if (!every_request_passes(**it)) site = *it;
     if (!site) site = repeated.back();
     s.group.call_site = CallSite{site->file, site->line, site->function};
     // The loop: where the repeated query's stack leaves the source query's.
@@ -400,7 +415,7 @@ class Detector {
     if (source.empty()) return;
     std::size_t i = 0;
     while (i < repeated.size() && i < source.size() && *repeated[i] == *source[i]) ++i;
-    if (i < repeated.size() && !shared_frame(*repeated[i]))
+    if (i < repeated.size() && !every_request_passes(*repeated[i]))
       s.group.loop_site = CallSite{repeated[i]->file, repeated[i]->line, repeated[i]->function};
   }
 
@@ -673,6 +688,7 @@ class Detector {
   }
 
   static constexpr std::size_t kMaxStacks = 100000;
+  static constexpr std::size_t kManyStacks = 10;
 
   Options options_;
   workload::ShapeCache cache_;
@@ -684,6 +700,7 @@ class Detector {
   std::vector<std::vector<StackFrame>> stacks_;
   std::unordered_map<std::string, std::uint32_t> stack_ids_;
   std::string stack_key_;
+  std::unordered_map<std::string, std::size_t> frame_stacks_;
   std::uint64_t innermost_first_ = 0, outermost_first_ = 0;
   std::unordered_map<std::uint64_t, std::string> set_texts_;
   std::uint64_t units_ = 0;

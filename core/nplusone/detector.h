@@ -14,10 +14,11 @@
 // else Django's naming conventions, with names from a pasted models.py when
 // given, which names the fix (fix.h); the statements of one loop body share
 // one combined fix. Stacks (JSON Lines) give the call site: the innermost
-// frame of the application's own code (not the framework, middleware,
-// site-packages or the standard library), in either stack order, and the
-// frame of the loop that drives it (where the repeated query's stack leaves
-// the source query's).
+// frame of the application's own code (not the framework, site-packages or
+// the standard library, nor a frame every request passes: middleware, or a
+// frame in 90% of the distinct stacks of a log with many, such as a query
+// wrapper), in either stack order, and the frame of the loop that drives it
+// (where the repeated query's stack leaves the source query's).
 //
 // What is not reported, with the reason (verbose): fewer repeats than the
 // rule's min_repeats, less time than min_total_ms when the caller set one,

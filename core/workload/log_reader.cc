@@ -368,7 +368,7 @@ void read_pg_json(LineSource& src, const RecordSink& sink, ReadStats& stats, con
   assembler.flush();
 }
 
-// `  File "/app/shop/views.py", line 42, in handler`, or `path:line in function`, or `path:line`.
+// `  File "/app/shop/views.py", line 42, in handler`, `path:line in function`, `path:line function`, or `path:line`.
 StackFrame parse_frame_text(std::string_view s) {
   StackFrame f;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -392,10 +392,18 @@ StackFrame parse_frame_text(std::string_view s) {
   }
   const auto colon = location.rfind(':');
   int v = 0;
-  if (colon != std::string_view::npos &&
-      std::from_chars(location.data() + colon + 1, location.data() + location.size(), v).ec == std::errc()) {
+  const char* end = location.data() + location.size();
+  if (const auto parsed = colon == std::string_view::npos ? std::from_chars_result{nullptr, std::errc::invalid_argument}
+                                                          : std::from_chars(location.data() + colon + 1, end, v);
+      parsed.ec == std::errc()) {
     f.file.assign(location.substr(0, colon));
     f.line = v;
+    // "path:line function", as some exporters write frames
+    if (f.function.empty() && parsed.ptr < end && *parsed.ptr == ' ') {
+      std::string_view rest(parsed.ptr, static_cast<std::size_t>(end - parsed.ptr));
+      while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+      f.function.assign(rest);
+    }
   } else {
     f.file.assign(location);
   }

@@ -18,7 +18,8 @@ Each pass writes:
   *.owners.json          for each Django log: [first line, handler] of every record
   queries.jsonl          JSON Lines from an execute_wrapper: sql, params, duration_ms, request_id, thread,
                          stack (sequential: innermost frame first, project files relative, as Sentry lists
-                         them; threads: outermost first, absolute paths, as Python's traceback lists them)
+                         them; threads: outermost first, absolute paths, the wrapper's own frame included,
+                         as Python's traceback lists them)
   postgres.log / postgres.csv / postgres.json
                          the server's own stderr/csvlog/jsonlog lines of the pass (statements of
                          dbopt_nplusone are logged with log_min_duration_statement = 0), when readable here
@@ -116,7 +117,7 @@ class OwnedLineLog(logging.FileHandler):
     def emit(self, record):  # called under the handler's lock
         if record.name == "dbopt" and not self.with_markers:
             return
-        from n1site.middleware import current
+        from n1site.querylog import current
 
         text = self.format(record)
         self.owners.append([self.line, getattr(current, "name", "setup")])
@@ -141,7 +142,7 @@ DJANGO_LOGS = [
 
 def start_logs(pass_dir, pass_name):
     """The Django logs of a pass; interleaved requests need a thread in the prefix to be told apart."""
-    from n1site import middleware
+    from n1site import middleware, querylog
 
     handlers = [OwnedLineLog(os.path.join(pass_dir, name), fmt, pass_name in markers)
                 for name, fmt, markers, passes in DJANGO_LOGS if pass_name in passes]
@@ -151,7 +152,7 @@ def start_logs(pass_dir, pass_name):
         logger.propagate = False
         for h in handlers:
             logger.addHandler(h)
-    middleware.query_log = middleware.QueryLog(os.path.join(pass_dir, "queries.jsonl"),
+    middleware.query_log = querylog.QueryLog(os.path.join(pass_dir, "queries.jsonl"),
                                                innermost_first=pass_name == "sequential")
     return handlers
 

@@ -2,61 +2,16 @@
 
 Every request gets its own database session named after its handler (application_name), a
 `dbopt-unit:` marker in the Django log, and a request id on every statement of the JSON Lines
-log, which an execute_wrapper writes with the stack of each statement.
+log, which an execute_wrapper (n1site/querylog.py) writes with the stack of each statement.
 """
 import copy
-import json
 import logging
-import os
-import threading
-import time
-import traceback
 
 from django.db import connection
 
-current = threading.local()
+from n1site.querylog import current
+
 marker = logging.getLogger("dbopt")
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class QueryLog:
-    """JSON Lines of every statement: sql, params, duration_ms, ts, request_id, thread, stack."""
-
-    def __init__(self, path, innermost_first):
-        self.out = open(path, "w")
-        self.lock = threading.Lock()
-        self.innermost_first = innermost_first
-
-    def frame(self, f):
-        # Like Sentry's in-app frames: the project's files relative to its root, the rest absolute.
-        name = os.path.relpath(f.filename, HERE) if self.innermost_first and f.filename.startswith(HERE) else f.filename
-        return "%s:%d in %s" % (name, f.lineno, f.name)
-
-    def __call__(self, execute, sql, params, many, context):
-        stack = traceback.extract_stack()[:-1]  # without this wrapper's own frame
-        if self.innermost_first:
-            stack.reverse()
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            line = json.dumps({
-                "sql": sql,
-                "params": [str(p) for p in (params or [])] if not many else None,
-                "duration_ms": (time.perf_counter() - start) * 1000,
-                "ts": time.time(),
-                "request_id": getattr(current, "name", "setup"),
-                "thread": threading.current_thread().name,
-                "framework": "django",
-                "stack": [self.frame(f) for f in stack],
-            })
-            with self.lock:
-                self.out.write(line + "\n")
-
-    def close(self):
-        self.out.close()
-
-
 query_log = None  # set by the runner
 
 

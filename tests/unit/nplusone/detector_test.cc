@@ -6,8 +6,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -573,23 +571,4 @@ TEST(Detector, AggregatesOneLoopOverManyUnits) {
 }
 
 }  // namespace
-}  // namespace dbopt::nplusone
-namespace dbopt::nplusone {
-TEST(DebugTmp, Dump) {
-  const char* p = std::getenv("N1_DUMP");
-  if (!p) GTEST_SKIP();
-  Options o = options_from_rules(rules(), std::nullopt, std::nullopt);
-  o.verbose = true;
-  if (const char* m = std::getenv("N1_MODELS")) {
-    std::ifstream mi(m);
-    std::stringstream t;
-    t << mi.rdbuf();
-    o.schema.models = parse_models(t.str());
-  }
-  std::ifstream in(p);
-  const auto r = analyze_log(in, {}, o);
-  for (const auto& g : r.groups)
-    std::cout << g.first_unit << " | " << to_string(g.kind) << " n=" << g.n << " units=" << g.units << " | " << g.fix.django
-              << " | src=" << g.source_query.substr(0, 120) << " | rep=" << g.repeated_query.substr(0, 200) << "\n";
-}
 }  // namespace dbopt::nplusone

@@ -212,6 +212,18 @@ TEST(JsonLines, ReadsAppEventsWithStacksInThreeShapes) {
   EXPECT_EQ(r.stats.skipped_lines, 3u);
 }
 
+// Frames as "path:line function" (no "in"), innermost first, as some exporters write them.
+TEST(JsonLines, FramesWithoutInAndAThreadField) {
+  const Read r = read_text(
+      R"({"sql": "SELECT 1", "thread": "Thread-7", "stack": ["blog/views.py:26 recent_posts", "n1site/middleware.py:38 __call__"]})"
+      "\n");
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].thread, "Thread-7");
+  ASSERT_EQ(r.events[0].stack.size(), 2u);
+  EXPECT_EQ(r.events[0].stack[0], (StackFrame{"blog/views.py", 26, "recent_posts"}));
+  EXPECT_EQ(r.events[0].stack[1], (StackFrame{"n1site/middleware.py", 38, "__call__"}));
+}
+
 TEST(Detection, UnknownTextIsAnErrorNamingTheFix) {
   try {
     read_text("hello\nworld\n");
