@@ -140,8 +140,8 @@ std::string markdown_group(const Group& g, int index, nplusone::Framework framew
   md << "- Repeated query: `" << g.repeated_query << "`\n";
   if (!g.source_query.empty()) md << "- Source query: `" << g.source_query << "`\n";
   if (!g.via_query.empty()) md << "- Loads through: `" << g.via_query << "`\n";
-  md << "- N: " << g.n << " in the largest loop; " << g.executions << " executions in " << g.loops
-     << " loop(s) in " << g.units << " unit(s) of work\n";
+  md << "- N: " << g.n << " in the largest loop; " << g.executions << " executions in " << g.loops << " loop(s) in "
+     << g.units << " unit(s) of work\n";
   md << "- Time: " << time_text(g) << "\n";
   md << "- Severity: " << g.severity << " (" << g.severity_reason << ")\n";
   if (g.call_site) md << "- Call site: `" << g.call_site->describe() << "`\n";
@@ -182,7 +182,8 @@ ToolResult run_detect(const Json& args, ToolContext& ctx) {
   std::string catalog_note = "Django naming conventions (no database named)";
   if (args.contains("models")) {
     options.schema.models = nplusone::parse_models(args["models"].get<std::string>());
-    catalog_note = "models.py (" + std::to_string(options.schema.models.size()) + " models), then Django naming conventions";
+    catalog_note =
+        "models.py (" + std::to_string(options.schema.models.size()) + " models), then Django naming conventions";
   }
   if (args.contains("database")) {
     if (!ctx.databases)

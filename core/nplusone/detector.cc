@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/common/error.h"
 #include "core/workload/shape_cache.h"
@@ -51,22 +52,16 @@ bool contains_any(const std::string& s, std::initializer_list<const char*> parts
 }
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 // Installed packages, the standard library and the framework itself: not the application's own code.
 bool library_frame(const std::string& file) {
-  return contains_any(file, {"site-packages/", "dist-packages/", "/usr/lib/python", "/lib/python3.", "<frozen",
-                             "/gems/", "node_modules/", "/django/db/", "/django/core/", "/django/template/",
-                             "/django/utils/", "/django/contrib/", "/django/views/", "/django/http/",
-                             "/django/test/", "/django/dispatch/"}) ||
+  return contains_any(file,
+                      {"site-packages/", "dist-packages/", "/usr/lib/python", "/lib/python3.", "<frozen", "/gems/",
+                       "node_modules/", "/django/db/", "/django/core/", "/django/template/", "/django/utils/",
+                       "/django/contrib/", "/django/views/", "/django/http/", "/django/test/", "/django/dispatch/"}) ||
          starts_with(file, "django/");
 }
 // A frame every request passes through (middleware): not where a loop is.
-bool shared_frame(const StackFrame& f) { return contains(lower(f.file), "middleware"); }
+bool shared_frame(const StackFrame& f) { return contains(lower_ascii(f.file), "middleware"); }
 // The database layer: the innermost end of a stack.
 bool db_frame(const StackFrame& f) {
   return contains_any(f.file, {"/db/backends/", "django/db/", "psycopg", "sqlalchemy/engine", "sqlalchemy/orm",
@@ -81,7 +76,7 @@ bool entry_frame(const StackFrame& f) {
 }
 
 Framework framework_hint(const std::string& text, bool& python) {
-  const std::string t = lower(text);
+  const std::string t = lower_ascii(text);
   if (contains_any(t, {"graphene", "strawberry", "ariadne"})) {
     python = true;
     return Framework::graphql;
@@ -117,14 +112,13 @@ std::string percent(double share) {
 std::string python_literal(std::string v) {
   while (!v.empty() && v.front() == ' ') v.erase(v.begin());
   while (!v.empty() && v.back() == ' ') v.pop_back();
-  const std::string l = lower(v);
+  const std::string l = lower_ascii(v);
   if (l == "true" || l == "t") return "True";
   if (l == "false" || l == "f") return "False";
   if (l == "null" || l == "none") return "None";
   if (!v.empty() && (v.front() == '\'' || v.front() == '"')) return v;
-  const bool numeric = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '.' || c == '-';
-  });
+  const bool numeric = !v.empty() && std::all_of(v.begin(), v.end(),
+                                                 [](char c) { return (c >= '0' && c <= '9') || c == '.' || c == '-'; });
   return numeric ? v : "'" + v + "'";
 }
 
@@ -218,8 +212,13 @@ class Detector {
     for (const auto& p : e.params) ev.values = workload::hash_bytes(p, ev.values * 1099511628211ULL + 1);
     ev.list_items = interned.scan.max_list_items;
     ev.line = e.line;
+    const std::size_t known_stacks = stacks_.size();
     if (!e.stack.empty()) ev.stack = intern_stack(e.stack);
-    if (framework_ == Framework::auto_detect) read_framework(e);
+    const bool new_stack = stacks_.size() != known_stacks;
+    // Evidence of the framework: looked for only in what is new (a hot path on large logs).
+    if (framework_ == Framework::auto_detect &&
+        (!e.framework.empty() || new_stack || (!e.application.empty() && new_application(e.application))))
+      read_framework(e, new_stack);
     ++statements_;
     const auto& shape = cache_.shape(ev.shape);
     if (!shape.model) {
@@ -294,7 +293,12 @@ class Detector {
     return out;
   }
 
-  void read_framework(const StatementEvent& e) {
+  bool new_application(const std::string& name) {
+    if (checked_applications_.size() >= kMaxApplications) return false;  // enough seen to know
+    return checked_applications_.insert(name).second;
+  }
+
+  void read_framework(const StatementEvent& e, bool new_stack) {
     if (!e.framework.empty()) {
       try {
         framework_ = parse_framework(e.framework);
@@ -305,7 +309,7 @@ class Detector {
     } else if (!e.application.empty() &&
                (framework_ = framework_hint(e.application, python_)) != Framework::auto_detect) {
       evidence_ = "application_name " + e.application;
-    } else {
+    } else if (new_stack) {
       for (const auto& f : e.stack) {
         bool python = false;
         const Framework hint = framework_hint(f.file, python);
@@ -316,9 +320,6 @@ class Detector {
           break;
         }
       }
-    }
-    for (const auto& f : e.stack) {
-      if (f.file.ends_with(".py")) python_ = true;
     }
   }
 
@@ -336,12 +337,11 @@ class Detector {
     }
     // Django's <app>_<model> table names; plain names (orders) are no evidence.
     const bool django = !options_.schema.models.empty() ||
-                        std::any_of(groups_.begin(), groups_.end(), [](const auto& g) {
-                          return g.second.group.table.find('_') != std::string::npos;
-                        });
+                        std::any_of(groups_.begin(), groups_.end(),
+                                    [](const auto& g) { return g.second.group.table.find('_') != std::string::npos; });
     r.framework = django ? Framework::django : Framework::generic;
     r.framework_evidence = !options_.schema.models.empty() ? "the models given"
-                           : django ? "Django's <app>_<model> table names in the SQL"
+                           : django                        ? "Django's <app>_<model> table names in the SQL"
                                     : "nothing in the log names it; no Django names are invented";
   }
 
@@ -376,6 +376,7 @@ class Detector {
     for (const auto& f : stack)
       if (!library_frame(f.file)) frames.insert(frame_key(f));
     for (const auto& k : frames) ++frame_stacks_[k];
+    python_ = python_ || std::any_of(stack.begin(), stack.end(), [](const auto& f) { return f.file.ends_with(".py"); });
     stacks_.push_back(stack);
     const auto id = static_cast<std::uint32_t>(stacks_.size());
     stack_ids_.emplace(stack_key_, id);
@@ -425,7 +426,7 @@ class Detector {
     const Thresholds& t = thresholds(g.kind);
     const double per_unit = g.units ? g.total_ms / static_cast<double>(g.units) : g.total_ms;
     if (g.timed) {
-      g.severity = per_unit >= t.high_unit_ms || g.share() >= t.high_share         ? "high"
+      g.severity = per_unit >= t.high_unit_ms || g.share() >= t.high_share       ? "high"
                    : per_unit >= t.medium_unit_ms || g.share() >= t.medium_share ? "medium"
                                                                                  : "low";
       g.severity_reason = format_ms(per_unit) + " ms per unit of work, " + percent(g.share()) +
@@ -473,7 +474,8 @@ class Detector {
       if (!std::isnan(e.duration_ms)) unit_ms += e.duration_ms;
       if (cache_.shape(e.shape).model && relevant(e.shape)) seq.push_back(&e);
     }
-    std::vector<Token> tokens;
+    std::vector<Token>& tokens = tokens_;  // reused: no allocation per unit
+    tokens.clear();
     for (int i = 0; i < static_cast<int>(seq.size()); ++i) {
       if (!tokens.empty() && tokens.back().shape == seq[i]->shape)
         ++tokens.back().count;
@@ -554,68 +556,82 @@ class Detector {
         break;
       }
     }
-    std::vector<const ShapeFacts*> before;
-    std::vector<FixPlan> plans;
-    plans.reserve(period);
-    std::vector<const FixPlan*> before_plans;
-    std::vector<Why> whys(period);
+    // Evidence over the executions of each body statement.
+    std::vector<std::size_t> distinct_values(period);
+    std::vector<std::string> same_set(period);
     std::vector<double> totals(period);
-    std::vector<bool> timed(period);
+    std::vector<bool> timed(period, true), batched(period, true);
+    plan_key_.assign(to_string(plan_framework()));
+    plan_key_ += std::to_string(source_shape);
     for (int a = 0; a < period; ++a) {
-      const auto& runs = body[a];
-      const std::uint32_t shape = runs.front()->shape;
-      const ShapeFacts& r = facts(shape);
-      // Evidence over the executions.
-      double total = 0;
-      bool all_timed = true;
-      std::set<std::uint64_t> values, set_values;
-      bool batched = true;
-      for (const Event* e : runs) {
+      values_.clear();
+      bool same_set_values = true;
+      for (const Event* e : body[a]) {
         if (std::isnan(e->duration_ms))
-          all_timed = false;
+          timed[a] = false;
         else
-          total += e->duration_ms;
-        values.insert(e->values);
-        set_values.insert(e->set_values);
-        if (e->list_items <= 1) batched = false;
+          totals[a] += e->duration_ms;
+        values_.push_back(e->values);
+        same_set_values = same_set_values && e->set_values == body[a].front()->set_values;
+        if (e->list_items <= 1) batched[a] = false;
       }
-      std::string same_set;
-      if (set_values.size() == 1 && *set_values.begin() != 0)
-        if (const auto it = set_texts_.find(*set_values.begin()); it != set_texts_.end()) same_set = it->second;
-      plans.push_back(plan_fix(r, source, before, before_plans, options_.schema, plan_framework(), same_set));
-      before.push_back(&r);
-      before_plans.push_back(&plans.back());
-      const FixPlan& plan = plans.back();
+      std::sort(values_.begin(), values_.end());
+      distinct_values[a] = static_cast<std::size_t>(std::unique(values_.begin(), values_.end()) - values_.begin());
+      if (const auto set_values = body[a].front()->set_values; same_set_values && set_values != 0)
+        if (const auto it = set_texts_.find(set_values); it != set_texts_.end()) same_set[a] = it->second;
+      plan_key_ += '/' + std::to_string(body[a].front()->shape) + same_set[a];
+    }
+    // The plans of a loop depend on its shapes only: computed once per kind of loop.
+    std::vector<const ShapeFacts*> before;
+    for (int a = 0; a < period; ++a) before.push_back(&facts(body[a].front()->shape));
+    auto cached = plans_.find(plan_key_);
+    if (cached == plans_.end()) {
+      if (plans_.size() >= kMaxPlans) plans_.clear();
+      std::vector<FixPlan> plans;
+      plans.reserve(period);
+      std::vector<const ShapeFacts*> earlier;
+      std::vector<const FixPlan*> earlier_plans;
+      for (int a = 0; a < period; ++a) {
+        plans.push_back(
+            plan_fix(*before[a], source, earlier, earlier_plans, options_.schema, plan_framework(), same_set[a]));
+        earlier.push_back(before[a]);
+        earlier_plans.push_back(&plans.back());
+      }
+      cached = plans_.emplace(plan_key_, std::move(plans)).first;
+    }
+    const std::vector<FixPlan>& plans = cached->second;
+    std::vector<Why> whys(period);
+    for (int a = 0; a < period; ++a) {
+      const ShapeFacts& r = *before[a];
+      const FixPlan& plan = plans[a];
       const Thresholds& t = thresholds(plan.kind);
-      const auto n = static_cast<int>(runs.size());
+      const auto n = static_cast<int>(body[a].size());
       Why why = Why::reported;
       if (n < t.min_repeats)
         why = Why::few;
-      else if (values.size() == 1)
+      else if (distinct_values[a] == 1)
         why = Why::same_values;
-      else if (batched)
+      else if (batched[a])
         why = Why::batched;
       else if (!r.is_write() && !source && plan.kind != Kind::get_in_loop)
         why = Why::no_source;
-      else if (all_timed && t.min_total_ms > 0 && total < t.min_total_ms)
+      else if (timed[a] && t.min_total_ms > 0 && totals[a] < t.min_total_ms)
         why = Why::fast;
       whys[a] = why;
-      totals[a] = total;
-      timed[a] = all_timed;
     }
     // One fix for the loop: the reported statements' relations combined.
     FixParts combined;
     for (int a = 0; a < period; ++a)
       if (whys[a] == Why::reported && !plans[a].parts.owner.empty()) merge(combined, plans[a].parts);
     for (int a = 0; a < period; ++a)
-      record(unit, body[a], plans[a], period, whys[a], totals[a], timed[a], unit_ms, source, source_shape,
-             source_stack, before, combined);
+      record(unit, body[a], plans[a], period, whys[a], totals[a], timed[a], unit_ms, source, source_shape, source_stack,
+             before, combined);
   }
 
   void record(const workload::UnitGrouper<Event>::Unit& unit, const std::vector<const Event*>& runs,
-              const FixPlan& plan, int period, Why why, double total,
-              bool timed, double unit_ms, const ShapeFacts* source, std::uint32_t source_shape,
-              std::uint32_t source_stack, const std::vector<const ShapeFacts*>& before, const FixParts& combined) {
+              const FixPlan& plan, int period, Why why, double total, bool timed, double unit_ms,
+              const ShapeFacts* source, std::uint32_t source_shape, std::uint32_t source_stack,
+              const std::vector<const ShapeFacts*>& before, const FixParts& combined) {
     const std::uint32_t shape = runs.front()->shape;
     const ShapeFacts& r = facts(shape);
     const Thresholds& t = thresholds(plan.kind);
@@ -689,6 +705,8 @@ class Detector {
 
   static constexpr std::size_t kMaxStacks = 100000;
   static constexpr std::size_t kManyStacks = 10;
+  static constexpr std::size_t kMaxPlans = 10000;
+  static constexpr std::size_t kMaxApplications = 10000;
 
   Options options_;
   workload::ShapeCache cache_;
@@ -697,6 +715,10 @@ class Detector {
   std::map<std::string, GroupState> groups_;
   std::string group_key_;
   std::vector<bool> consumed_;
+  std::vector<Token> tokens_;
+  std::vector<std::uint64_t> values_;
+  std::unordered_map<std::string, std::vector<FixPlan>> plans_;  // by source and body shapes
+  std::string plan_key_;
   std::vector<std::vector<StackFrame>> stacks_;
   std::unordered_map<std::string, std::uint32_t> stack_ids_;
   std::string stack_key_;
@@ -709,6 +731,7 @@ class Detector {
   bool all_timed_ = true;
   Framework framework_ = Framework::auto_detect;
   std::string evidence_;
+  std::unordered_set<std::string> checked_applications_;
   bool python_ = false;
 };
 
@@ -755,8 +778,7 @@ Result analyze_log(std::istream& in, const workload::ReadOptions& read, const Op
 
 Result analyze_statements(const std::vector<std::string>& statements, const Options& options) {
   Detector d(options);
-  const auto stats =
-      workload::read_statements(statements, [&](LogRecord& rec) { d.add(rec); });
+  const auto stats = workload::read_statements(statements, [&](LogRecord& rec) { d.add(rec); });
   return d.finish(stats);
 }
 

@@ -61,8 +61,8 @@ struct Options {
   Thresholds read, count, write;
   Framework framework = Framework::auto_detect;
   workload::GroupingOptions grouping;
-  Schema schema;  // catalog foreign keys and models.py; empty: naming conventions
-  bool verbose = false;                  // keep the groups not reported, with the reason
+  Schema schema;         // catalog foreign keys and models.py; empty: naming conventions
+  bool verbose = false;  // keep the groups not reported, with the reason
 };
 
 // Thresholds from the rule book; min_repeats / min_total_ms override every rule's when given.
@@ -95,8 +95,8 @@ struct Group {
   double mean_ms() const { return executions ? total_ms / static_cast<double>(executions) : 0; }
   double share() const { return unit_total_ms > 0 ? total_ms / unit_total_ms : 0; }
   FixText fix;
-  std::string severity;         // high, medium, low: from the time (or the repeats without durations)
-  std::string severity_reason;  // the figures it rests on
+  std::string severity;               // high, medium, low: from the time (or the repeats without durations)
+  std::string severity_reason;        // the figures it rests on
   std::optional<CallSite> call_site;  // the innermost application frame that runs the repeated query
   std::optional<CallSite> loop_site;  // the frame of the loop that drives it, when the stacks show it
   std::string first_unit;
@@ -112,12 +112,12 @@ struct Result {
   std::uint64_t distinct_shapes = 0;
   std::uint64_t parse_calls = 0;
   std::uint64_t unparsed_statements = 0;
-  bool timed = false;  // the log had durations
+  bool timed = false;                            // the log had durations
   Framework framework = Framework::auto_detect;  // resolved: given, or read from the log
   std::string framework_evidence;                // why that framework
   bool python = false;                           // the application is Python (for the GraphQL loader)
-  std::vector<Group> groups;        // reported, most total time (then share, then repeats) first
-  std::vector<Group> not_reported;  // verbose only
+  std::vector<Group> groups;                     // reported, most total time (then share, then repeats) first
+  std::vector<Group> not_reported;               // verbose only
 };
 
 Result analyze_log(std::istream& in, const workload::ReadOptions& read, const Options& options,

@@ -56,12 +56,6 @@ const ShapeFacts::Filter* key_filter(const ShapeFacts& r) {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 // Names of models and relations: a pasted models.py first, then Django's defaults.
 class Names {
  public:
@@ -72,7 +66,7 @@ class Names {
       if (m.table == table) return &m;
     const std::string part = model_name(table);
     for (const auto& m : schema_.models)
-      if (m.table.empty() && lower(m.class_name) == part) return &m;
+      if (m.table.empty() && lower_ascii(m.class_name) == part) return &m;
     return nullptr;
   }
   std::string cls(const std::string& table) const {
@@ -83,7 +77,7 @@ class Names {
     return model_class(table);
   }
   // The lower-case class name: Django's default related query name.
-  std::string lower_cls(const std::string& table) const { return lower(cls(table)); }
+  std::string lower_cls(const std::string& table) const { return lower_ascii(cls(table)); }
   const ModelField* field(const std::string& table, const std::string& column) const {
     if (const Model* m = model(table))
       for (const auto& f : m->fields)
@@ -268,7 +262,7 @@ void framework_forms(FixPlan& plan, const ShapeFacts& r, const ShapeFacts* sourc
   const std::string owner = names.cls(source && !source->table.empty() ? source->table : r.table);
   const std::string cls = names.cls(r.table);
   const std::string rel = plan.text.relation;
-  const std::string plural = lower(cls) + "s";
+  const std::string plural = lower_ascii(cls) + "s";
   if (framework == Framework::sqlalchemy) {
     if (to_one(plan.kind))
       plan.text.sqlalchemy = "select(" + owner + ").options(joinedload(" + owner + "." + rel + "))";
@@ -279,8 +273,7 @@ void framework_forms(FixPlan& plan, const ShapeFacts& r, const ShapeFacts* sourc
     else if (plan.kind == Kind::update_in_loop)
       plan.text.sqlalchemy = "session.execute(update(" + cls + "), rows)";
     else if (plan.kind == Kind::delete_in_loop)
-      plan.text.sqlalchemy =
-          "session.execute(delete(" + cls + ").where(" + cls + "." + key_column + ".in_(ids)))";
+      plan.text.sqlalchemy = "session.execute(delete(" + cls + ").where(" + cls + "." + key_column + ".in_(ids)))";
     else
       plan.text.sqlalchemy = "select(" + cls + ").where(" + cls + "." + key_column + ".in_(keys))";
   } else if (framework == Framework::rails) {
@@ -321,9 +314,8 @@ std::string camel(const std::string& s, bool upper_first) {
 void merge(FixParts& into, const FixParts& more) {
   if (into.owner.empty()) into.owner = more.owner;
   for (const auto& path : more.select_related) {
-    const bool covered = std::any_of(into.select_related.begin(), into.select_related.end(), [&](const auto& p) {
-      return p == path || starts_with(p, path + "__");
-    });
+    const bool covered = std::any_of(into.select_related.begin(), into.select_related.end(),
+                                     [&](const auto& p) { return p == path || starts_with(p, path + "__"); });
     if (covered) continue;
     std::erase_if(into.select_related, [&](const auto& p) { return starts_with(path, p + "__"); });
     into.select_related.push_back(path);
@@ -591,9 +583,9 @@ FixPlan plan_fix(const ShapeFacts& r, const ShapeFacts* source, const std::vecto
                                   "=OuterRef('pk')))");
     plan.text.sql = "SELECT DISTINCT " + rev->column + " FROM " + r.table + " WHERE " + rev->column +
                     " = ANY($1) with $1 the ids of the " + source->table + " rows";
-  } else if (rev && (names.one_to_one(r.table, rev->column) ||
-                     (!names.field(r.table, rev->column) && r.limit && *r.limit > 1 && *r.limit <= 21 &&
-                      r.filters.size() == 1))) {
+  } else if (rev &&
+             (names.one_to_one(r.table, rev->column) || (!names.field(r.table, rev->column) && r.limit &&
+                                                         *r.limit > 1 && *r.limit <= 21 && r.filters.size() == 1))) {
     // get() on the reverse side of a one-to-one (Django adds LIMIT 21 to get()).
     plan.kind = Kind::reverse_one_to_one;
     plan.related = true;
@@ -642,9 +634,9 @@ std::string dataloader(const FixPlan& plan, const ShapeFacts& r, const ShapeFact
                     plan.kind != Kind::exists_per_row;
   const bool count = plan.kind == Kind::count_per_row || plan.kind == Kind::exists_per_row;
   const std::string table = r.table;
-  const std::string sql = count ? "SELECT " + key + ", count(*) AS n FROM " + table + " WHERE " + key +
-                                      " = ANY($1) GROUP BY " + key
-                                : "SELECT * FROM " + table + " WHERE " + key + " = ANY($1)";
+  const std::string sql =
+      count ? "SELECT " + key + ", count(*) AS n FROM " + table + " WHERE " + key + " = ANY($1) GROUP BY " + key
+            : "SELECT * FROM " + table + " WHERE " + key + " = ANY($1)";
   const std::string what = count ? "count_" + table : table;
   const std::string name = camel(what, false) + "By" + camel(key, true);
   const std::string parent_key =
@@ -685,7 +677,8 @@ std::string dataloader(const FixPlan& plan, const ShapeFacts& r, const ShapeFact
     out += "    by_key = {row[\"" + key + "\"]: row for row in rows}\n";
     out += "    return [by_key.get(k) for k in keys]\n";
   }
-  out += "\n# one loader per request, in the context: DataLoader(load_fn=" + fn + "); in the resolver: await "
+  out += "\n# one loader per request, in the context: DataLoader(load_fn=" + fn +
+         "); in the resolver: await "
          "info.context.loaders." +
          fn.substr(5) + ".load(parent." + parent_key + ")";
   return out;

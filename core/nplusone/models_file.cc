@@ -3,15 +3,10 @@
 #include <regex>
 
 #include "core/common/error.h"
+#include "core/workload/log_reader.h"
 
 namespace dbopt::nplusone {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 std::string unquote(std::string s) {
   while (!s.empty() && (s.front() == ' ')) s.erase(s.begin());
@@ -32,37 +27,17 @@ struct Arguments {
 };
 
 Arguments split_arguments(const std::string& text) {
+  static const std::regex kName("^\\s*([A-Za-z_]\\w*)\\s*$");
   Arguments out;
-  int depth = 0;
-  char quote = 0;
-  std::string item;
-  auto flush = [&] {
+  for (const auto& item : workload::parse_python_args(text)) {
     const auto eq = item.find('=');
-    static const std::regex kName("^\\s*([A-Za-z_]\\w*)\\s*$");
     std::smatch m;
     const std::string head = eq == std::string::npos ? std::string() : item.substr(0, eq);
     if (eq != std::string::npos && std::regex_match(head, m, kName))
       out.named.emplace_back(m[1], item.substr(eq + 1));
-    else if (item.find_first_not_of(" \t") != std::string::npos)
+    else
       out.positional.push_back(unquote(item));
-    item.clear();
-  };
-  for (const char c : text) {
-    if (quote) {
-      if (c == quote) quote = 0;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-    } else if (c == '(' || c == '[' || c == '{') {
-      ++depth;
-    } else if (c == ')' || c == ']' || c == '}') {
-      --depth;
-    } else if (c == ',' && depth == 0) {
-      flush();
-      continue;
-    }
-    item.push_back(c);
   }
-  flush();
   return out;
 }
 
@@ -87,12 +62,19 @@ int paren_balance(const std::string& s) {
 
 }  // namespace
 
+std::string lower_ascii(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 std::vector<Model> parse_models(std::string_view text) {
   static const std::regex kFile(R"(^\s*#.*?(\w+)[/\\]models(\.py)?\b)");
   static const std::regex kClass(R"(^class\s+(\w+)\s*(\((.*)\))?\s*:)");
   static const std::regex kMeta(R"(^\s+class\s+Meta\b)");
   static const std::regex kMetaValue(R"(^\s+(db_table|app_label)\s*=\s*['"]([^'"]+)['"])");
-  static const std::regex kField(R"(^\s+(\w+)\s*=\s*(?:[\w.]*\.)?(ForeignKey|OneToOneField|ManyToManyField)\s*\((.*)\)\s*(#.*)?$)");
+  static const std::regex kField(
+      R"(^\s+(\w+)\s*=\s*(?:[\w.]*\.)?(ForeignKey|OneToOneField|ManyToManyField)\s*\((.*)\)\s*(#.*)?$)");
   std::vector<Model> models;
   std::string app;
   bool in_meta = false;
@@ -160,7 +142,8 @@ std::vector<Model> parse_models(std::string_view text) {
                 "ForeignKey, OneToOneField and ManyToManyField fields); put a comment such as `# blog/models.py` "
                 "before each file so the app label, and with it the table names, are known.");
   for (auto& model : models)
-    if (model.table.empty() && !model.app_label.empty()) model.table = model.app_label + "_" + lower(model.class_name);
+    if (model.table.empty() && !model.app_label.empty())
+      model.table = model.app_label + "_" + lower_ascii(model.class_name);
   for (auto& model : models) {
     for (auto& f : model.fields) {
       if (f.kind != ModelField::Kind::many_to_many) continue;

@@ -37,6 +37,9 @@ struct Model {
   std::vector<ModelField> fields;
 };
 
+// ASCII lower case, as Django lower-cases class names for tables and related query names.
+std::string lower_ascii(std::string s);
+
 // Throws dbopt::Error(invalid_argument) when the text declares no model class.
 std::vector<Model> parse_models(std::string_view text);
 

@@ -524,7 +524,8 @@ std::size_t django_record_start(std::string_view line, double& seconds) {
   }
 }
 
-// Python's repr of the args tuple/list/dict: top-level items as written.
+}  // namespace
+
 std::vector<std::string> parse_python_args(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
@@ -565,6 +566,8 @@ std::vector<std::string> parse_python_args(std::string_view s) {
   return out;
 }
 
+namespace {
+
 // django.db.backends.schema: "<prefix>CREATE TABLE ...; (params None)".
 bool schema_statement(std::string_view line, const RecordSink& sink, ReadStats& stats) {
   const auto params = line.rfind("; (params ");
@@ -602,15 +605,15 @@ std::string django_thread(std::string_view prefix) {
       return (c >= '0' && c <= '9') || c == '-' || c == ':' || c == ',' || c == '.' || c == ' ' || c == 'T' ||
              c == 'Z' || c == '+';
     });
-    static constexpr std::array<std::string_view, 6> kLevels = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "WARN"};
+    static constexpr std::array<std::string_view, 6> kLevels = {"DEBUG", "INFO",     "WARNING",
+                                                                "ERROR", "CRITICAL", "WARN"};
     const bool level = std::find(kLevels.begin(), kLevels.end(), inside) != kLevels.end();
     if (!inside.empty() && !time_like && !level && !starts_with(inside, "django")) return std::string(inside);
   }
   std::string_view best;
   std::size_t i = 0;
   while (i < prefix.size()) {
-    while (i < prefix.size() && (prefix[i] == ' ' || prefix[i] == '=' || prefix[i] == '[' || prefix[i] == '('))
-      ++i;
+    while (i < prefix.size() && (prefix[i] == ' ' || prefix[i] == '=' || prefix[i] == '[' || prefix[i] == '(')) ++i;
     const std::size_t start = i;
     while (i < prefix.size() && prefix[i] >= '0' && prefix[i] <= '9') ++i;
     const bool whole = i == prefix.size() || prefix[i] == ' ' || prefix[i] == ']' || prefix[i] == ')';

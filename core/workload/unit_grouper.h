@@ -183,7 +183,7 @@ class UnitGrouper {
   std::list<std::string> lru_;
   std::uint64_t kinds_[5] = {0, 0, 0, 0, 0};
   std::uint64_t gap_splits_ = 0;
-  std::string label_;  // the last marker's name
+  std::string label_;                                    // the last marker's name
   std::unordered_map<std::string, std::string> labels_;  // the last marker's name per thread
   std::string key_;
 };

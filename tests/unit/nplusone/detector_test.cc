@@ -335,8 +335,9 @@ std::string graphql_log(const std::string& app) {
   line("LOG:  duration: 0.210 ms  execute <unnamed>: SELECT id, name FROM customers ORDER BY id LIMIT $1");
   line("DETAIL:  parameters: $1 = '20'");
   for (int i = 1; i <= 20; ++i) {
-    line("LOG:  duration: 0.041 ms  execute <unnamed>: SELECT id, customer_id, total FROM orders WHERE customer_id = "
-         "$1");
+    line(
+        "LOG:  duration: 0.041 ms  execute <unnamed>: SELECT id, customer_id, total FROM orders WHERE customer_id = "
+        "$1");
     line("DETAIL:  parameters: $1 = '" + std::to_string(i) + "'");
   }
   return log.str();
@@ -393,7 +394,8 @@ std::string blog_author(int id) {
          "\"blog_author\".\"id\" = " +
          std::to_string(id) + " LIMIT 21";
 }
-const std::string kPosts = "SELECT \"blog_post\".\"id\", \"blog_post\".\"title\" FROM \"blog_post\" ORDER BY \"blog_post\".\"id\"";
+const std::string kPosts =
+    "SELECT \"blog_post\".\"id\", \"blog_post\".\"title\" FROM \"blog_post\" ORDER BY \"blog_post\".\"id\"";
 
 const char* kBlogModels = R"py(# blog/models.py
 class Author(models.Model):
@@ -434,8 +436,9 @@ TEST(Detector, ReverseRelationWhoseRowsLoadAForwardKeyGetsPrefetchWithSelectRela
   // Without models.py: Django's default related name, and the answer says so.
   const auto plain = analyze_statements(q, defaults());
   ASSERT_FALSE(plain.groups.empty());
-  EXPECT_EQ(plain.groups[0].fix.django,
-            "Post.objects.prefetch_related(Prefetch('comment_set', queryset=Comment.objects.select_related('author')))");
+  EXPECT_EQ(
+      plain.groups[0].fix.django,
+      "Post.objects.prefetch_related(Prefetch('comment_set', queryset=Comment.objects.select_related('author')))");
   EXPECT_THAT(plain.groups[0].fix.names_from, HasSubstr("Django's naming conventions and default related names"));
 }
 
@@ -468,8 +471,8 @@ TEST(Detector, SameValueForEveryRowIsOneQuerysetUpdate) {
     std::ostringstream log;
     log << "(0.001) " << kPosts << "; args=()\n";
     for (int i = 1; i <= 6; ++i)
-      log << "(0.001) UPDATE \"blog_post\" SET " << set(i) << " WHERE \"blog_post\".\"id\" = " << i
-          << "; args=(" << i << ",)\n";
+      log << "(0.001) UPDATE \"blog_post\" SET " << set(i) << " WHERE \"blog_post\".\"id\" = " << i << "; args=(" << i
+          << ",)\n";
     std::istringstream in(log.str());
     return analyze_log(in, {}, defaults());
   };

@@ -33,10 +33,10 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 struct Expected {
-  Kind kind;           // of the loop's first statement
-  std::uint64_t n;     // its repeats
-  std::string fix;     // with the site's models.py
-  std::string plain;   // without it (Django's default names); empty: the same
+  Kind kind;          // of the loop's first statement
+  std::uint64_t n;    // its repeats
+  std::string fix;    // with the site's models.py
+  std::string plain;  // without it (Django's default names); empty: the same
 };
 
 // Handlers with an N+1 loop; every other handler must not be reported.
@@ -61,24 +61,28 @@ const std::map<std::string, Expected>& expected() {
       {"reverse_one_to_one", {Kind::reverse_one_to_one, 8, "Reader.objects.select_related('card')", ""}},
       {"insert_in_loop", {Kind::insert_in_loop, 8, "Review.objects.bulk_create(objs)", ""}},
       {"update_in_loop",
-       {Kind::update_in_loop, 8, "Book.objects.bulk_update(objs, ['title', 'author_id', 'publisher_id', 'price'])", ""}},
+       {Kind::update_in_loop, 8, "Book.objects.bulk_update(objs, ['title', 'author_id', 'publisher_id', 'price'])",
+        ""}},
       {"delete_in_loop", {Kind::delete_in_loop, 8, "Review.objects.filter(id__in=ids).delete()", ""}},
       // blog: related_name on every relation
       {"post_authors", {Kind::forward_fk, 8, "Post.objects.select_related('author')", ""}},
       {"post_author_profiles", {Kind::forward_fk, 8, "Post.objects.select_related('author__profile')", ""}},
       {"post_comments",
-       {Kind::reverse_fk, 8, "Post.objects.prefetch_related('comments')", "Post.objects.prefetch_related('comment_set')"}},
+       {Kind::reverse_fk, 8, "Post.objects.prefetch_related('comments')",
+        "Post.objects.prefetch_related('comment_set')"}},
       {"comment_counts",
        {Kind::count_per_row, 8, "Post.objects.annotate(Count('comments'))", "Post.objects.annotate(Count('comment'))"}},
       {"has_comments",
-       {Kind::exists_per_row, 8, "Post.objects.annotate(has_comments=Exists(Comment.objects.filter(post=OuterRef('pk'))))",
+       {Kind::exists_per_row, 8,
+        "Post.objects.annotate(has_comments=Exists(Comment.objects.filter(post=OuterRef('pk'))))",
         "Post.objects.annotate(has_comment=Exists(Comment.objects.filter(post=OuterRef('pk'))))"}},
       {"comments_with_authors",
        {Kind::reverse_fk, 8,
         "Post.objects.prefetch_related(Prefetch('comments', queryset=Comment.objects.select_related('author')))",
         "Post.objects.prefetch_related(Prefetch('comment_set', queryset=Comment.objects.select_related('author')))"}},
       {"post_tags", {Kind::m2m, 8, "Post.objects.prefetch_related('tags')", ""}},
-      {"tag_posts", {Kind::m2m, 6, "Tag.objects.prefetch_related('posts')", "Tag.objects.prefetch_related('post_set')"}},
+      {"tag_posts",
+       {Kind::m2m, 6, "Tag.objects.prefetch_related('posts')", "Tag.objects.prefetch_related('post_set')"}},
       {"category_lookup", {Kind::get_in_loop, 6, "Category.objects.in_bulk(ids)", ""}},
       {"publish_drafts", {Kind::update_in_loop, 8, "Post.objects.filter(id__in=ids).update(published=True)", ""}},
       {"bump_views", {Kind::update_in_loop, 8, "Post.objects.bulk_update(objs, ['views'])", ""}},
@@ -138,9 +142,8 @@ const Marks& marks() {
 }
 
 bool at_mark(const CallSite& site, const std::set<std::pair<std::string, int>>& lines) {
-  return std::any_of(lines.begin(), lines.end(), [&](const auto& l) {
-    return site.file.ends_with(l.first) && site.line == l.second;
-  });
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const auto& l) { return site.file.ends_with(l.first) && site.line == l.second; });
 }
 
 // The figures of one log.
@@ -296,7 +299,7 @@ TEST_P(DjangoSiteLogs, EveryHandlerClassifiedWithTheDefaults) {
   check_every_handler(log);
   const Result r = analyze(log);
   const std::string file = log.substr(log.find('/') + 1);
-  const std::string grouping = file.ends_with(".jsonl")                    ? "request id"
+  const std::string grouping = file.ends_with(".jsonl")                   ? "request id"
                                : file.find("thread") != std::string::npos ? "thread name"
                                : file == "django.log"                     ? "dbopt-unit: markers"
                                                                           : "database session";
@@ -304,18 +307,19 @@ TEST_P(DjangoSiteLogs, EveryHandlerClassifiedWithTheDefaults) {
   for (const auto& g : r.groups) EXPECT_LE(g.units, r.units) << "a group never has more units than the log";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Passes, DjangoSiteLogs,
-    ::testing::Values("sequential/django.log", "sequential/django_threadname.log", "sequential/django_thread.log",
-                      "sequential/queries.jsonl", "sequential/postgres.log", "sequential/postgres.csv",
-                      "sequential/postgres.json", "threads/django_threadname.log", "threads/django_thread.log",
-                      "threads/queries.jsonl", "threads/postgres.log", "threads/postgres.csv", "threads/postgres.json"),
-    [](const auto& info) {
-      std::string n = info.param;
-      for (auto& c : n)
-        if (c == '/' || c == '.') c = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Passes, DjangoSiteLogs,
+                         ::testing::Values("sequential/django.log", "sequential/django_threadname.log",
+                                           "sequential/django_thread.log", "sequential/queries.jsonl",
+                                           "sequential/postgres.log", "sequential/postgres.csv",
+                                           "sequential/postgres.json", "threads/django_threadname.log",
+                                           "threads/django_thread.log", "threads/queries.jsonl", "threads/postgres.log",
+                                           "threads/postgres.csv", "threads/postgres.json"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (auto& c : n)
+                             if (c == '/' || c == '.') c = '_';
+                           return n;
+                         });
 
 TEST_F(DjangoSite, WithoutModelsTheFixSaysDjangosDefaultNames) {
   check_every_handler("sequential/queries.jsonl", true);
@@ -324,17 +328,16 @@ TEST_F(DjangoSite, WithoutModelsTheFixSaysDjangosDefaultNames) {
 // The figures the issue is judged by, per log: printed, and held to its bar.
 TEST_F(DjangoSite, ScorePerLog) {
   std::cout << "| log | precision | recall | exact fix | call site |\n|---|---|---|---|---|\n";
-  for (const char* log : {"sequential/django.log", "sequential/django_threadname.log", "sequential/django_thread.log",
-                          "sequential/queries.jsonl", "sequential/postgres.log", "sequential/postgres.csv",
-                          "sequential/postgres.json", "threads/django_threadname.log", "threads/django_thread.log",
-                          "threads/queries.jsonl", "threads/postgres.log", "threads/postgres.csv",
-                          "threads/postgres.json"}) {
+  for (const char* log :
+       {"sequential/django.log", "sequential/django_threadname.log", "sequential/django_thread.log",
+        "sequential/queries.jsonl", "sequential/postgres.log", "sequential/postgres.csv", "sequential/postgres.json",
+        "threads/django_threadname.log", "threads/django_thread.log", "threads/queries.jsonl", "threads/postgres.log",
+        "threads/postgres.csv", "threads/postgres.json"}) {
     if (!written(log)) continue;
     const Score s = check_every_handler(log);
     std::cout << std::fixed << std::setprecision(2) << "| " << log << " | " << s.precision() << " | " << s.recall()
               << " | " << s.exact_share() << " | "
-              << (s.sites ? std::to_string(s.sites_right) + "/" + std::to_string(s.sites) : std::string("-"))
-              << " |\n";
+              << (s.sites ? std::to_string(s.sites_right) + "/" + std::to_string(s.sites) : std::string("-")) << " |\n";
     EXPECT_GE(s.precision(), 0.97) << log;
     EXPECT_GE(s.recall(), 0.97) << log;
     EXPECT_GE(s.exact_share(), 0.95) << log;

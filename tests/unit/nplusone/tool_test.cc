@@ -132,8 +132,9 @@ TEST(DetectNPlusOneTool, ModelsArgumentNamesTheRelations) {
 
 TEST(DetectNPlusOneTool, GraphqlLogShowsTheLoaderToPaste) {
   std::string log;
-  log += "2026-11-27 10:00:00.001 UTC [77] user=api,db=shop,app=apollo-graphql LOG:  duration: 0.120 ms  "
-         "statement: SELECT id, name FROM customers LIMIT 10\n";
+  log +=
+      "2026-11-27 10:00:00.001 UTC [77] user=api,db=shop,app=apollo-graphql LOG:  duration: 0.120 ms  "
+      "statement: SELECT id, name FROM customers LIMIT 10\n";
   for (int i = 1; i <= 10; ++i)
     log += "2026-11-27 10:00:00.0" + std::to_string(10 + i) +
            " UTC [77] user=api,db=shop,app=apollo-graphql LOG:  duration: 0.040 ms  statement: SELECT id, total "

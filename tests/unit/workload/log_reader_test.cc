@@ -29,7 +29,7 @@ Read read_text(const std::string& text, ReadOptions options = {}) {
     if (rec.kind == LogRecord::Kind::statement)
       r.events.push_back(std::move(rec.event));
     else
-      r.boundaries.push_back(!rec.thread.empty()    ? "thread " + rec.thread + ": " + rec.unit
+      r.boundaries.push_back(!rec.thread.empty()   ? "thread " + rec.thread + ": " + rec.unit
                              : rec.session.empty() ? rec.unit
                                                    : "session " + rec.session);
   });
