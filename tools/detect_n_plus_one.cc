@@ -3,11 +3,13 @@
 // A composition: core/workload reads the log (streamed) and groups it into
 // units of work, core/nplusone finds the loops and names the fix, the rule
 // book gives thresholds and the advice text. With a `database`, its catalog's
-// foreign keys relate the queries; otherwise Django's naming conventions do.
+// foreign keys relate the queries; otherwise Django's naming conventions do;
+// `models` (pasted models.py) names the relations as the application does.
 #include <fstream>
 #include <sstream>
 
 #include "core/nplusone/detector.h"
+#include "core/nplusone/models_file.h"
 #include "core/pg/safe_executor.h"
 #include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
@@ -65,12 +67,27 @@ std::string time_text(const Group& g) {
 }
 
 Json fix_json(const nplusone::FixText& f) {
-  Json j = {{"django", f.django}, {"sql", f.sql}};
+  Json j = {{"sql", f.sql}};
+  if (!f.django.empty()) j["django"] = f.django;
   if (!f.relation.empty()) j["relation"] = f.relation;
+  if (!f.names_from.empty() && !f.django.empty()) j["names_from"] = f.names_from;
   if (!f.sqlalchemy.empty()) j["sqlalchemy"] = f.sqlalchemy;
   if (!f.rails.empty()) j["rails"] = f.rails;
   if (!f.graphql.empty()) j["graphql"] = f.graphql;
   return j;
+}
+
+Json site_json(const nplusone::CallSite& c) {
+  return {{"file", c.file}, {"line", c.line}, {"function", c.function}, {"description", c.describe()}};
+}
+
+// The fix people should paste first: the framework's own, else Django's, else SQL.
+std::string main_fix(const Group& g) {
+  if (!g.fix.sqlalchemy.empty()) return "`" + g.fix.sqlalchemy + "`";
+  if (!g.fix.rails.empty()) return "`" + g.fix.rails + "`";
+  if (!g.fix.graphql.empty()) return "a DataLoader (below)";
+  if (!g.fix.django.empty()) return "`" + g.fix.django + "`";
+  return g.fix.sql;
 }
 
 Json group_json(const Group& g, const knowledge::RuleBook* rules) {
@@ -84,6 +101,7 @@ Json group_json(const Group& g, const knowledge::RuleBook* rules) {
             {"n", g.n},
             {"executions", g.executions},
             {"units", g.units},
+            {"loops", g.loops},
             {"timed", g.timed},
             {"fix", fix_json(g.fix)},
             {"first_unit", g.first_unit},
@@ -95,44 +113,48 @@ Json group_json(const Group& g, const knowledge::RuleBook* rules) {
     j["mean_ms"] = g.mean_ms();
     j["share"] = g.share();
   }
-  if (g.call_site)
-    j["call_site"] = {{"file", g.call_site->file},
-                      {"line", g.call_site->line},
-                      {"function", g.call_site->function},
-                      {"description", g.call_site->describe()}};
+  if (g.call_site) j["call_site"] = site_json(*g.call_site);
+  if (g.loop_site) j["loop_site"] = site_json(*g.loop_site);
+  if (!g.severity.empty()) {
+    j["severity"] = g.severity;
+    j["severity_reason"] = g.severity_reason;
+  }
   if (rules && g.reported) {
     const auto& rule = rules->rule(g.rule_id);
     const knowledge::TemplateValues values = {{"query", g.repeated_query},
                                               {"n", std::to_string(g.n)},
                                               {"source", g.source_query.empty() ? "(none)" : g.source_query},
                                               {"time", time_text(g)},
-                                              {"django_fix", "`" + g.fix.django + "`"},
+                                              {"django_fix", main_fix(g)},
                                               {"sql_fix", g.fix.sql}};
     j["title"] = rule.title;
-    j["severity"] = knowledge::to_string(rule.severity);
     j["summary"] = rule.render_summary(values);
   }
   return j;
 }
 
-std::string markdown_group(const Group& g, int index, nplusone::Framework framework) {
+std::string markdown_group(const Group& g, int index, nplusone::Framework framework, bool python) {
   std::ostringstream md;
-  md << "### " << index << ". " << nplusone::to_string(g.kind) << " on `" << g.table << "` — " << g.n << " repeats ("
-     << g.rule_id << ")\n\n";
+  md << "### " << index << ". " << nplusone::to_string(g.kind) << " on `" << g.table << "` — " << g.n << " repeats, "
+     << g.severity << " (" << g.rule_id << ")\n\n";
   md << "- Repeated query: `" << g.repeated_query << "`\n";
   if (!g.source_query.empty()) md << "- Source query: `" << g.source_query << "`\n";
   if (!g.via_query.empty()) md << "- Loads through: `" << g.via_query << "`\n";
-  md << "- N: " << g.n << " in the largest loop; " << g.executions << " executions in " << g.units
-     << " unit(s) of work\n";
+  md << "- N: " << g.n << " in the largest loop; " << g.executions << " executions in " << g.loops << " loop(s) in "
+     << g.units << " unit(s) of work\n";
   md << "- Time: " << time_text(g) << "\n";
+  md << "- Severity: " << g.severity << " (" << g.severity_reason << ")\n";
   if (g.call_site) md << "- Call site: `" << g.call_site->describe() << "`\n";
+  if (g.loop_site && !(*g.loop_site == *g.call_site)) md << "- Loop: `" << g.loop_site->describe() << "`\n";
   if (framework == nplusone::Framework::sqlalchemy && !g.fix.sqlalchemy.empty())
     md << "- **Fix (SQLAlchemy):** `" << g.fix.sqlalchemy << "`\n";
   else if (framework == nplusone::Framework::rails && !g.fix.rails.empty())
     md << "- **Fix (Rails):** `" << g.fix.rails << "`\n";
-  else if (framework == nplusone::Framework::graphql && !g.fix.graphql.empty())
-    md << "- **Fix (GraphQL):** " << g.fix.graphql << "\n";
-  md << "- **Fix (Django):** `" << g.fix.django << "`\n";
+  if (!g.fix.graphql.empty())
+    md << "- **Fix (GraphQL DataLoader):** batch the loads per request:\n\n```" << (python ? "python" : "js") << "\n"
+       << g.fix.graphql << "\n```\n\n";
+  if (!g.fix.django.empty())
+    md << "- **Fix (Django):** `" << g.fix.django << "` (names from " << g.fix.names_from << ")\n";
   md << "- Fix (SQL): " << g.fix.sql << "\n";
   md << "- Why reported: " << g.reason << "\n\n";
   return md.str();
@@ -158,14 +180,20 @@ ToolResult run_detect(const Json& args, ToolContext& ctx) {
   options.verbose = args.value("verbose", false);
   if (args.contains("unit_gap_ms")) options.grouping.gap_ms = args["unit_gap_ms"].get<double>();
   std::string catalog_note = "Django naming conventions (no database named)";
+  if (args.contains("models")) {
+    options.schema.models = nplusone::parse_models(args["models"].get<std::string>());
+    catalog_note =
+        "models.py (" + std::to_string(options.schema.models.size()) + " models), then Django naming conventions";
+  }
   if (args.contains("database")) {
     if (!ctx.databases)
       throw Error(ErrorCode::invalid_argument, "`database` needs a configured database, and none is configured.",
                   "Drop `database` to relate queries by Django's naming conventions, or configure the database.");
     const std::string db = args["database"].get<std::string>();
-    options.foreign_keys = catalog_foreign_keys(ctx, db);
-    catalog_note = std::to_string(options.foreign_keys.size()) + " foreign keys from the catalog of " +
-                   ctx.databases->database(db).name + ", then Django naming conventions";
+    options.schema.foreign_keys = catalog_foreign_keys(ctx, db);
+    catalog_note = std::to_string(options.schema.foreign_keys.size()) + " foreign keys from the catalog of " +
+                   ctx.databases->database(db).name +
+                   (options.schema.models.empty() ? ", then Django naming conventions" : ", names from models.py");
   }
   workload::ReadOptions read;
   read.format = workload::parse_log_format(args.value("format", "auto"));
@@ -207,6 +235,7 @@ ToolResult run_detect(const Json& args, ToolContext& ctx) {
                 {"grouping", result.grouping},
                 {"timed", result.timed},
                 {"framework", nplusone::to_string(result.framework)},
+                {"framework_from", result.framework_evidence},
                 {"relations_from", catalog_note}};
   if (!result.read.log_line_prefix.empty()) s["input"]["log_line_prefix"] = result.read.log_line_prefix;
   s["thresholds"] = {{"min_repeats", options.read.min_repeats},
@@ -218,8 +247,10 @@ ToolResult run_detect(const Json& args, ToolContext& ctx) {
   s["top_offenders"] = Json::array();
   for (std::size_t i = 0; i < result.groups.size() && i < 5; ++i) {
     const Group& g = result.groups[i];
-    Json t = {
-        {"repeated_query", g.repeated_query}, {"kind", nplusone::to_string(g.kind)}, {"executions", g.executions}};
+    Json t = {{"repeated_query", g.repeated_query},
+              {"kind", nplusone::to_string(g.kind)},
+              {"executions", g.executions},
+              {"severity", g.severity}};
     if (g.timed) t["total_ms"] = g.total_ms;
     s["top_offenders"].push_back(t);
   }
@@ -233,23 +264,27 @@ ToolResult run_detect(const Json& args, ToolContext& ctx) {
   md << "Read " << result.read.statements << " statements (" << format << ", " << result.read.lines << " lines";
   if (result.read.skipped_lines) md << ", " << result.read.skipped_lines << " bad lines skipped";
   md << ") in " << result.units << " unit(s) of work grouped by " << result.grouping << ". ";
-  md << (result.timed ? "Thresholds" : "Count-only mode (no durations); thresholds") << ": at least "
+  md << (result.timed ? "Detection by count" : "Count-only mode (no durations)") << ": at least "
      << options.read.min_repeats << " repeats";
-  if (result.timed) md << " and " << options.read.min_total_ms << " ms in all";
-  md << ". Relations from " << catalog_note << ".\n\n";
+  if (result.timed && options.read.min_total_ms > 0) md << " and " << options.read.min_total_ms << " ms in all";
+  if (result.timed) md << "; time decides severity and order";
+  md << ". Framework: " << nplusone::to_string(result.framework) << " (" << result.framework_evidence
+     << "). Relations from " << catalog_note << ".\n\n";
   if (result.groups.empty()) {
     md << "**No N+1 loop found.**\n\n";
   } else {
     md << "**" << result.groups.size() << " loop(s) found.** Top offenders:\n\n";
-    md << "| # | kind | table | N | executions | time | fix |\n|---|---|---|---|---|---|---|\n";
+    md << "| # | severity | kind | table | N | executions | time | share | fix |\n"
+          "|---|---|---|---|---|---|---|---|---|\n";
     for (std::size_t i = 0; i < result.groups.size() && i < 5; ++i) {
       const Group& g = result.groups[i];
-      md << "| " << i + 1 << " | " << nplusone::to_string(g.kind) << " | " << g.table << " | " << g.n << " | "
-         << g.executions << " | " << (g.timed ? ms_text(g.total_ms) : "-") << " | `" << g.fix.django << "` |\n";
+      md << "| " << i + 1 << " | " << g.severity << " | " << nplusone::to_string(g.kind) << " | " << g.table << " | "
+         << g.n << " | " << g.executions << " | " << (g.timed ? ms_text(g.total_ms) : "-") << " | "
+         << (g.timed ? percent(g.share()) : "-") << " | " << main_fix(g) << " |\n";
     }
     md << "\n";
     int index = 1;
-    for (const auto& g : result.groups) md << markdown_group(g, index++, result.framework);
+    for (const auto& g : result.groups) md << markdown_group(g, index++, result.framework, result.python);
   }
   if (options.verbose && !result.not_reported.empty()) {
     md << "### Repeated statements not reported\n\n";
@@ -266,14 +301,15 @@ Json fix_schema() {
   return Json::parse(R"json({
     "type": "object",
     "properties": {
-      "django": {"type": "string", "description": "The Django ORM call that loads all rows at once."},
+      "django": {"type": "string", "description": "The Django ORM call that loads all rows at once (only when the application is Django: its related names would be invented otherwise)."},
+      "names_from": {"type": "string", "description": "Where the model and relation names of the Django call come from: models.py, the catalog, or Django's defaults."},
       "sql": {"type": "string", "description": "The same in SQL: one IN / ANY query or a JOIN."},
       "relation": {"type": "string", "description": "The relation's name as the ORM call uses it (author, author__profile, comment_set, tags)."},
       "sqlalchemy": {"type": "string"},
       "rails": {"type": "string"},
-      "graphql": {"type": "string"}
+      "graphql": {"type": "string", "description": "The DataLoader to paste: batch function keyed by the column, the ANY($1) query it runs (JavaScript, or Python for graphene/strawberry)."}
     },
-    "required": ["django", "sql"]
+    "required": ["sql"]
   })json");
 }
 
@@ -295,12 +331,15 @@ Json group_schema() {
       "loop_body_statements": {"type": "integer", "minimum": 1},
       "n": {"type": "integer", "minimum": 0, "description": "Repeats in the largest loop."},
       "executions": {"type": "integer", "minimum": 0},
-      "units": {"type": "integer", "minimum": 0},
+      "units": {"type": "integer", "minimum": 0, "description": "Distinct units of work with this loop."},
+      "loops": {"type": "integer", "minimum": 0},
+      "severity_reason": {"type": "string"},
       "timed": {"type": "boolean"},
       "total_ms": {"type": "number"},
       "mean_ms": {"type": "number"},
       "share": {"type": "number", "description": "Share (0..1) of the database time of the units concerned."},
-      "call_site": {"type": "object", "properties": {"file": {"type": "string"}, "line": {"type": "integer"}, "function": {"type": "string"}, "description": {"type": "string"}}},
+      "call_site": {"type": "object", "description": "The innermost frame of the application's own code that runs the repeated query.", "properties": {"file": {"type": "string"}, "line": {"type": "integer"}, "function": {"type": "string"}, "description": {"type": "string"}}},
+      "loop_site": {"type": "object", "description": "The frame of the loop that drives it: where the repeated query's stack leaves the source query's.", "properties": {"file": {"type": "string"}, "line": {"type": "integer"}, "function": {"type": "string"}, "description": {"type": "string"}}},
       "first_unit": {"type": "string"},
       "first_line": {"type": "integer", "minimum": 0}
     },
@@ -330,6 +369,7 @@ Json output_schema() {
           "grouping": {"type": "string", "description": "How statements were grouped into units of work."},
           "timed": {"type": "boolean", "description": "Every statement had a duration; false means count-only mode."},
           "framework": {"type": "string"},
+          "framework_from": {"type": "string"},
           "relations_from": {"type": "string"}
         }
       },
@@ -353,11 +393,15 @@ Tool make_detect_n_plus_one_tool() {
       "Finds N+1 query loops (one query per row of an earlier result, also loop bodies of several queries and "
       "writes in a loop) in what an application really ran: a Django SQL debug log, a PostgreSQL server log "
       "(stderr with any log_line_prefix, csvlog, jsonlog), JSON Lines of query events {sql, params, duration_ms, "
-      "request_id, stack}, or the `queries` of one request. Logs are streamed, so large files are fine via "
-      "`log_path`. Returns each loop with its kind, N, total and mean time and share, the source query, the call "
-      "site, and the exact fix: Django (select_related, prefetch_related, Prefetch, annotate(Count/Exists), "
-      "in_bulk, bulk_create, bulk_update) and SQL, plus SQLAlchemy/Rails/DataLoader forms when the framework is "
-      "known. `verbose` also lists repeated statements that were not reported, with the reason.";
+      "request_id, thread, stack}, or the `queries` of one request. Units of work come from the request id, thread "
+      "name, database session or application_name, interleaved requests included. Logs are streamed, so large "
+      "files are fine via `log_path`. Detection is by count (5 repeats by default, no time floor); time decides "
+      "severity and order. Returns each loop with its kind, N, total and mean time and share, severity, the "
+      "source query, the call site and the loop's frame, and the exact fix: Django (select_related, "
+      "prefetch_related, Prefetch, annotate(Count/Exists), in_bulk, bulk_create, bulk_update, update) with names "
+      "from `models` (pasted models.py) when given, and SQL, plus SQLAlchemy/Rails forms and a GraphQL DataLoader "
+      "to paste when the framework is known. `verbose` also lists repeated statements that were not reported, "
+      "with the reason.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -369,7 +413,8 @@ Tool make_detect_n_plus_one_tool() {
       "framework": {"type": "string", "enum": ["auto", "django", "sqlalchemy", "rails", "graphql", "generic"], "default": "auto", "description": "The application's ORM; auto reads it from the log (stacks, framework field), else Django and SQL fixes are given."},
       "database": {"type": "string", "description": "Configured database whose catalog's foreign keys relate the queries; without it Django's naming conventions do."},
       "min_repeats": {"type": "integer", "minimum": 2, "description": "Repeats that make a loop (default from the knowledge base: 5)."},
-      "min_total_ms": {"type": "number", "minimum": 0, "description": "Total time that makes a loop worth reporting (default 50 ms; ignored when the log has no durations)."},
+      "min_total_ms": {"type": "number", "minimum": 0, "description": "A time floor for reporting a loop (default 0: detection is by count; time decides severity and order; ignored when the log has no durations)."},
+      "models": {"type": "string", "minLength": 1, "description": "The application's models.py (several files one after another, each after a comment such as `# blog/models.py`): class names and related_name values for the fix; without it Django's defaults (<model>_set) are used and the answer says so."},
       "unit_gap_ms": {"type": "number", "minimum": 0, "description": "A pause longer than this ends a unit of work when the log has times but no request ids (default 1000)."},
       "verbose": {"type": "boolean", "default": false, "description": "Also list repeated statements that were not reported, with the reason."}
     },

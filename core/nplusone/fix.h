@@ -4,8 +4,12 @@
 // A relation is found through foreign keys: from the live catalog when the
 // caller gives them, otherwise from Django's naming conventions (tables
 // <app>_<model>, foreign key columns <field>_id referencing <app>_<field>.id,
-// many-to-many through tables <app>_<model>_<field>). Model class names are
-// the model part of the table name, capitalised (shop_author -> Author).
+// many-to-many through tables <app>_<model>_<field>). Names come from a
+// pasted models.py when given (class names, related_name,
+// related_query_name), else Django's defaults (the model part of the table
+// name capitalised, <model>_set); the fix says which. A fix is built from
+// parts (select_related paths, prefetches, annotations) so that the
+// statements of one loop body combine into one call.
 // Pure functions of their inputs; thread-safe.
 #pragma once
 
@@ -13,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/nplusone/models_file.h"
 #include "core/workload/shape_cache.h"
 
 namespace dbopt::nplusone {
@@ -73,32 +78,64 @@ struct ShapeFacts {
 };
 ShapeFacts facts_of(const workload::Shape& shape);
 
+// What relates tables and names their relations.
+struct Schema {
+  std::vector<ForeignKey> foreign_keys;  // from the live catalog
+  std::vector<Model> models;             // from a pasted models.py
+};
+
 struct FixText {
   std::string django;                      // the ORM call
   std::string sql;                         // one IN query or a JOIN
   std::string sqlalchemy, rails, graphql;  // when the framework is known
   std::string relation;                    // "author", "author__profile", "comment_set", "tags"
+  std::string names_from;                  // "models.py", "the catalog's foreign keys", "Django's defaults"
 };
+
+// One prefetch: 'tags', or Prefetch('comments', queryset=Comment.objects.select_related('author')).
+struct PrefetchItem {
+  std::string relation;
+  std::string model;    // the related rows' class, for a queryset
+  std::string filters;  // "approved=True"
+  std::vector<std::string> select_related;
+};
+
+// A queryset fix as parts, so that the statements of one loop combine.
+struct FixParts {
+  std::string owner;  // the class of the source rows; empty: not a queryset option (writes, in_bulk)
+  std::vector<std::string> select_related;
+  std::vector<PrefetchItem> prefetch;
+  std::vector<std::string> annotate;
+};
+// Adds `more` to `into` (same owner): longer select_related paths replace their prefixes,
+// prefetches of one relation merge.
+void merge(FixParts& into, const FixParts& more);
+// Book.objects.select_related('author').prefetch_related('tags').annotate(Count('review'))
+std::string render(const FixParts& parts);
 
 struct FixPlan {
   Kind kind = Kind::repeated_select;
   FixText text;
+  FixParts parts;
   bool related = false;  // tied to the source (or the loop body) through a foreign key
   int via = -1;          // index into `before` of the query it hangs off (nested), -1: the source
 };
 
 // `repeated` runs once per row; `source` returned the rows (may be null);
 // `before` are the loop body's earlier statements in the same iteration, with
-// their own plans (nested relations build on them).
+// their own plans (nested relations build on them). `same_set` is, for an
+// UPDATE that sets the very same values in every iteration, those values as
+// Django keyword arguments ("published=True"); empty otherwise.
 FixPlan plan_fix(const ShapeFacts& repeated, const ShapeFacts* source, const std::vector<const ShapeFacts*>& before,
-                 const std::vector<const FixPlan*>& before_plans, const std::vector<ForeignKey>& foreign_keys,
-                 Framework framework);
+                 const std::vector<const FixPlan*>& before_plans, const Schema& schema, Framework framework,
+                 const std::string& same_set = {});
+
+// The GraphQL DataLoader to paste for a loop (JavaScript, or Python for graphene/strawberry).
+std::string dataloader(const FixPlan& plan, const ShapeFacts& repeated, const ShapeFacts* source, bool python);
 
 // shop_author -> Author; auth_user -> User; plain names as they are, capitalised.
 std::string model_class(const std::string& table);
 // shop_author -> author
 std::string model_name(const std::string& table);
-// The lower-cased class name, as Django's default related names use it (comment_set, Count('comment')).
-std::string lower_model(const std::string& table);
 
 }  // namespace dbopt::nplusone

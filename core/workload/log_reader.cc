@@ -138,10 +138,11 @@ class PgAssembler {
   bool pending_ = false;
 };
 
-void emit_marker(std::string_view name, const RecordSink& sink, ReadStats& stats) {
+void emit_marker(std::string_view name, const RecordSink& sink, ReadStats& stats, std::string_view thread = {}) {
   LogRecord rec;
   rec.kind = LogRecord::Kind::unit_boundary;
   rec.unit.assign(name);
+  rec.thread.assign(thread);
   ++stats.markers;
   sink(rec);
 }
@@ -367,7 +368,7 @@ void read_pg_json(LineSource& src, const RecordSink& sink, ReadStats& stats, con
   assembler.flush();
 }
 
-// `  File "/app/shop/views.py", line 42, in handler`, or `path:line in function`, or `path:line`.
+// `  File "/app/shop/views.py", line 42, in handler`, `path:line in function`, `path:line function`, or `path:line`.
 StackFrame parse_frame_text(std::string_view s) {
   StackFrame f;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -391,10 +392,18 @@ StackFrame parse_frame_text(std::string_view s) {
   }
   const auto colon = location.rfind(':');
   int v = 0;
-  if (colon != std::string_view::npos &&
-      std::from_chars(location.data() + colon + 1, location.data() + location.size(), v).ec == std::errc()) {
+  const char* end = location.data() + location.size();
+  if (const auto parsed = colon == std::string_view::npos ? std::from_chars_result{nullptr, std::errc::invalid_argument}
+                                                          : std::from_chars(location.data() + colon + 1, end, v);
+      parsed.ec == std::errc()) {
     f.file.assign(location.substr(0, colon));
     f.line = v;
+    // "path:line function", as some exporters write frames
+    if (f.function.empty() && parsed.ptr < end && *parsed.ptr == ' ') {
+      std::string_view rest(parsed.ptr, static_cast<std::size_t>(end - parsed.ptr));
+      while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+      f.function.assign(rest);
+    }
   } else {
     f.file.assign(location);
   }
@@ -480,6 +489,8 @@ void read_jsonl(LineSource& src, const RecordSink& sink, ReadStats& stats, const
     if (e.request_id.empty()) e.request_id = json_string(j, "trace_id");
     if (e.request_id.empty()) e.request_id = json_string(j, "parent_id");
     e.session = json_string(j, "session");
+    e.thread = json_string(j, "thread");
+    if (e.thread.empty()) e.thread = json_string(j, "thread_name");
     e.application = json_string(j, "application");
     e.framework = json_string(j, "framework");
     if (const auto s = j.find("stack"); s != j.end()) e.stack = parse_stack(*s);
@@ -513,7 +524,8 @@ std::size_t django_record_start(std::string_view line, double& seconds) {
   }
 }
 
-// Python's repr of the args tuple/list/dict: top-level items as written.
+}  // namespace
+
 std::vector<std::string> parse_python_args(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
@@ -554,6 +566,8 @@ std::vector<std::string> parse_python_args(std::string_view s) {
   return out;
 }
 
+namespace {
+
 // django.db.backends.schema: "<prefix>CREATE TABLE ...; (params None)".
 bool schema_statement(std::string_view line, const RecordSink& sink, ReadStats& stats) {
   const auto params = line.rfind("; (params ");
@@ -578,6 +592,37 @@ bool schema_statement(std::string_view line, const RecordSink& sink, ReadStats& 
   return true;
 }
 
+// The thread a Django log line's formatter prefix names: a [%(threadName)s]
+// ("[Thread-3 (process_request_thread)]", "[MainThread]"), else the longest
+// number of 5 or more digits (%(thread)d, or %(process)d in a forking server).
+// Brackets holding a time, a level or a logger name are not threads.
+std::string django_thread(std::string_view prefix) {
+  for (std::size_t open = prefix.find('['); open != std::string_view::npos; open = prefix.find('[', open + 1)) {
+    const auto close = prefix.find(']', open + 1);
+    if (close == std::string_view::npos) break;
+    const std::string_view inside = prefix.substr(open + 1, close - open - 1);
+    const bool time_like = std::all_of(inside.begin(), inside.end(), [](char c) {
+      return (c >= '0' && c <= '9') || c == '-' || c == ':' || c == ',' || c == '.' || c == ' ' || c == 'T' ||
+             c == 'Z' || c == '+';
+    });
+    static constexpr std::array<std::string_view, 6> kLevels = {"DEBUG", "INFO",     "WARNING",
+                                                                "ERROR", "CRITICAL", "WARN"};
+    const bool level = std::find(kLevels.begin(), kLevels.end(), inside) != kLevels.end();
+    if (!inside.empty() && !time_like && !level && !starts_with(inside, "django")) return std::string(inside);
+  }
+  std::string_view best;
+  std::size_t i = 0;
+  while (i < prefix.size()) {
+    while (i < prefix.size() && (prefix[i] == ' ' || prefix[i] == '=' || prefix[i] == '[' || prefix[i] == '(')) ++i;
+    const std::size_t start = i;
+    while (i < prefix.size() && prefix[i] >= '0' && prefix[i] <= '9') ++i;
+    const bool whole = i == prefix.size() || prefix[i] == ' ' || prefix[i] == ']' || prefix[i] == ')';
+    if (whole && i - start >= 5 && i - start > best.size()) best = prefix.substr(start, i - start);
+    while (i < prefix.size() && prefix[i] != ' ' && prefix[i] != '=') ++i;
+  }
+  return std::string(best);
+}
+
 void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, const CancellationToken* cancel) {
   std::string text;  // the record being assembled (multi-line SQL)
   double seconds = 0;
@@ -586,6 +631,7 @@ void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, cons
   bool open = false;
   constexpr std::size_t kMaxRecord = 16u << 20;
 
+  std::string thread;  // of the record being assembled
   auto finish = [&]() -> bool {
     const auto args = text.rfind("; args=");
     if (args == std::string::npos) return false;
@@ -598,6 +644,7 @@ void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, cons
       tail = tail.substr(0, alias);
     }
     e.params = parse_python_args(tail);
+    e.thread = thread;
     e.duration_ms = seconds * 1000;
     e.line = record_line;
     ++stats.statements;
@@ -619,7 +666,7 @@ void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, cons
       if (const auto marker = unit_marker(line); !marker.empty()) {
         if (open) stats.skipped_lines += record_lines;
         open = false;
-        emit_marker(marker, sink, stats);
+        emit_marker(marker, sink, stats, django_thread(line.substr(0, line.find("dbopt-unit:"))));
       } else if (!open && schema_statement(line, sink, stats)) {
         // logged by django.db.backends.schema (migrations): ran, but without a time
       } else if (open && text.size() < kMaxRecord) {
@@ -634,6 +681,7 @@ void read_django(LineSource& src, const RecordSink& sink, ReadStats& stats, cons
     }
     if (open) stats.skipped_lines += record_lines;  // the earlier record never ended
     seconds = s;
+    thread = django_thread(line.substr(0, start));
     const auto sql_start = line.find(") ", start) + 2;
     text.assign(line.substr(sql_start));
     record_line = stats.lines;

@@ -66,6 +66,10 @@ ReadStats read_statements(const std::vector<std::string>& statements, const Reco
 // The `dbopt-unit:` name of a line, or empty when the line is no marker.
 std::string_view unit_marker(std::string_view line);
 
+// Python's repr of an args tuple/list/dict, or a call's argument text: the top-level items as
+// written ("(1, 'a, b')" -> "1", "'a, b'"; "Post, related_name='x'" -> "Post", "related_name='x'").
+std::vector<std::string> parse_python_args(std::string_view text);
+
 // Parses a "$1 = '42', $2 = NULL" parameter list (DETAIL: parameters) into values.
 std::vector<std::string> parse_bind_parameters(std::string_view text);
 

@@ -40,14 +40,18 @@ InternedStatement ShapeCache::intern(std::string_view sql) {
     s.fingerprint.clear();
     s.error = e.what();
   }
+  // libpg_query gives `col = $1` and `col IN ($1, $2)` one fingerprint; a loop of the one and the batch
+  // that replaces it must stay apart (the batch is no loop), so the merge key says which it is.
+  const std::string merge_key =
+      s.fingerprint.empty() ? std::string() : s.fingerprint + (out.scan.max_list_items > 0 ? "/list" : "");
   std::uint32_t id;
-  if (const auto f = s.fingerprint.empty() ? by_fingerprint_.end() : by_fingerprint_.find(s.fingerprint);
+  if (const auto f = merge_key.empty() ? by_fingerprint_.end() : by_fingerprint_.find(merge_key);
       f != by_fingerprint_.end()) {
     id = f->second;
   } else {
     id = static_cast<std::uint32_t>(shapes_.size());
     s.id = id;
-    if (!s.fingerprint.empty()) by_fingerprint_.emplace(s.fingerprint, id);
+    if (!merge_key.empty()) by_fingerprint_.emplace(merge_key, id);
     shapes_.push_back(std::move(s));
   }
   by_key_.emplace(key_, id);

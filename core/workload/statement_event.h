@@ -27,6 +27,7 @@ struct StatementEvent {
   std::optional<double> ts_ms;    // milliseconds since the epoch, when the log has a time
   std::string request_id;         // request or trace id (JSON Lines)
   std::string session;            // PostgreSQL session id (%c) or backend pid
+  std::string thread;             // the application's thread (Django log prefix %(threadName)s / %(thread)d)
   std::string application;        // application_name
   std::string framework;          // when the log names it (JSON Lines "framework")
   std::vector<StackFrame> stack;  // outermost first, as Python's traceback lists it
@@ -41,6 +42,7 @@ struct LogRecord {
   StatementEvent event;  // for statement
   std::string unit;      // for unit_boundary: the marker's name, or the session that ended
   std::string session;   // for unit_boundary: the session it applies to; empty for all
+  std::string thread;    // for unit_boundary: the thread whose marker it is; empty for all
 };
 
 }  // namespace dbopt::workload

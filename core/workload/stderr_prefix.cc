@@ -132,11 +132,13 @@ std::string StderrPrefix::description() const {
 }
 
 StderrPrefix StderrPrefix::detect(std::string_view sample) {
-  static constexpr std::array<std::string_view, 10> kCandidates = {
+  static constexpr std::array<std::string_view, 12> kCandidates = {
       "%m [%p] user=%u,db=%d,app=%a,session=%c ",
       "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
       "%m [%p]: user=%u,db=%d,app=%a,client=%h ",
       "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
+      "%m [%p] user=%u,db=%d,app=%a ",
+      "%t [%p]: user=%u,db=%d,app=%a ",
       "%m [%p] %q%u@%d ",
       "%m [%p] %q[%c] %u@%d/%a ",
       "%t [%p-%l] %q%u@%d ",

@@ -1,14 +1,18 @@
 // UnitGrouper: statements into units of work (one request, one job run).
 //
 // The key of a statement is, in order of preference: its request or trace id
-// (JSON Lines), its database session (PostgreSQL logs: %c or the pid, with
-// application_name), else the whole log as one stream. A unit ends at a
-// `dbopt-unit:` marker (all open units), at the end of its session
-// (disconnection), after a pause longer than gap_ms between two of its
-// statements (when the log has times), when it holds max_events, and at the
-// end of the input. A unit's key names its request, session, or the last
-// marker before it ("log [handler_name]"). Memory is bounded: at most max_open units are kept open
-// (the least recently used is closed first), each with at most max_events.
+// (JSON Lines), the application's thread (Django log prefix, JSON Lines
+// "thread"), its database session (PostgreSQL logs: %c or the pid, with
+// application_name), its application_name alone, else the whole log as one
+// stream. Interleaved requests (several threads or sessions at once) stay
+// apart because each key has its own open unit. A unit ends at a
+// `dbopt-unit:` marker (the marker's thread only, when the marker line names
+// one; else all open units), at the end of its session (disconnection), after
+// a pause longer than gap_ms between two of its statements (when the log has
+// times), when it holds max_events, and at the end of the input. A unit's key
+// names its request, thread, session, or the last marker before it
+// ("log [handler_name]"). Memory is bounded: at most max_open units are kept
+// open (the least recently used is closed first), each with at most max_events.
 #pragma once
 
 #include <cstdint>
@@ -29,14 +33,30 @@ struct GroupingOptions {
   std::size_t max_open = 5000;
 };
 
-enum class GroupingKind { request, session, log };
+enum class GroupingKind { request, thread, session, application, log };
+inline constexpr GroupingKind kGroupingKinds[] = {GroupingKind::request, GroupingKind::thread, GroupingKind::session,
+                                                  GroupingKind::application, GroupingKind::log};
 inline const char* to_string(GroupingKind k) {
-  return k == GroupingKind::request ? "request id" : k == GroupingKind::session ? "database session" : "whole log";
+  switch (k) {
+    case GroupingKind::request:
+      return "request id";
+    case GroupingKind::thread:
+      return "thread name";
+    case GroupingKind::session:
+      return "database session (pid/session id, with application_name)";
+    case GroupingKind::application:
+      return "application_name";
+    case GroupingKind::log:
+      break;
+  }
+  return "whole log";
 }
 
 inline GroupingKind grouping_kind(const StatementEvent& e) {
   if (!e.request_id.empty()) return GroupingKind::request;
+  if (!e.thread.empty()) return GroupingKind::thread;
   if (!e.session.empty()) return GroupingKind::session;
+  if (!e.application.empty()) return GroupingKind::application;
   return GroupingKind::log;
 }
 
@@ -58,6 +78,14 @@ class UnitGrouper {
       case GroupingKind::request:
         key += "request ";
         key += e.request_id;
+        break;
+      case GroupingKind::thread:
+        key += "thread ";
+        key += e.thread;
+        break;
+      case GroupingKind::application:
+        key += "application ";
+        key += e.application;
         break;
       case GroupingKind::session:
         key += "session ";
@@ -83,7 +111,9 @@ class UnitGrouper {
       if (open_.size() >= options_.max_open) close(open_.find(lru_.front()));
       lru_.push_back(key);
       Open o;
-      o.unit.key = label_.empty() ? key : key + " [" + label_ + "]";
+      const auto own = labels_.find(key);
+      const std::string& label = own != labels_.end() ? own->second : label_;
+      o.unit.key = label.empty() ? key : key + " [" + label + "]";
       o.lru = std::prev(lru_.end());
       it = open_.emplace(key, std::move(o)).first;
     } else {
@@ -94,11 +124,20 @@ class UnitGrouper {
     if (it->second.unit.items.size() >= options_.max_events) close(it);
   }
 
-  // A marker (session empty: every open unit; `label` names the units that
-  // follow) or the end of a session.
-  void boundary(const std::string& session, const std::string& label = {}) {
+  // A marker of one thread (its unit ends; `label` names the thread's next
+  // units), a marker for all (session and thread empty: every open unit ends;
+  // `label` names the units that follow) or the end of a session.
+  void boundary(const std::string& session, const std::string& label = {}, const std::string& thread = {}) {
+    if (!thread.empty()) {
+      const std::string key = "thread " + thread;
+      close(open_.find(key));
+      if (labels_.size() >= options_.max_open) labels_.clear();  // bounded: a server may name a thread per request
+      labels_[key] = label;
+      return;
+    }
     if (session.empty()) {
       close_all();
+      labels_.clear();
       label_ = label;
       return;
     }
@@ -142,9 +181,10 @@ class UnitGrouper {
   UnitSink sink_;
   std::unordered_map<std::string, Open> open_;
   std::list<std::string> lru_;
-  std::uint64_t kinds_[3] = {0, 0, 0};
+  std::uint64_t kinds_[5] = {0, 0, 0, 0, 0};
   std::uint64_t gap_splits_ = 0;
-  std::string label_;  // the last marker's name
+  std::string label_;                                    // the last marker's name
+  std::unordered_map<std::string, std::string> labels_;  // the last marker's name per thread
   std::string key_;
 };
 

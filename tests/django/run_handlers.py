@@ -1,24 +1,38 @@
 #!/usr/bin/python3
-"""Runs the shop's request handlers on a real PostgreSQL and writes the query logs they produce.
+"""Runs the test site's request handlers (shop and blog) on a real PostgreSQL and writes the query logs.
 
-Usage: run_handlers.py OUT_DIR   (DBOPT_TEST_DATABASE_URL names the server; the shop uses its own
+Usage: run_handlers.py OUT_DIR   (DBOPT_TEST_DATABASE_URL names the server; the site uses its own
 database, dbopt_nplusone, created and filled here, so nothing else is touched.)
 
-Writes to OUT_DIR:
-  django.log      the django.db.backends debug log (3.2 form, a formatter prefix, dbopt-unit: markers)
-  queries.jsonl   JSON Lines from a connection execute_wrapper: sql, params, duration_ms, request_id, stack
+Every handler is a view behind n1site.middleware (a real Django request cycle: middleware, URL
+resolver, view). Two passes, each on fresh data, each in OUT_DIR/<pass>/:
+  sequential  the handlers one after another, each in a thread of its own (as runserver serves them)
+  threads     the same handlers on 4 worker threads at once, so every log interleaves them
+Each pass writes:
+  django.log             the django.db.backends debug log (3.2 form, `%(asctime)s %(name)s ...` prefix,
+                         dbopt-unit: markers); sequential pass only: without a thread nothing tells
+                         interleaved requests apart
+  django_threadname.log  the same with `[%(threadName)s]` in the prefix; markers only in the threads
+                         pass (sequentially, each request's thread name is its unit)
+  django_thread.log      the same with `%(thread)d` in the prefix, with markers (thread ids are reused)
+  *.owners.json          for each Django log: [first line, handler] of every record
+  queries.jsonl          JSON Lines from an execute_wrapper: sql, params, duration_ms, request_id, thread,
+                         stack (sequential: innermost frame first, project files relative, as Sentry lists
+                         them; threads: outermost first, absolute paths, the wrapper's own frame included,
+                         as Python's traceback lists them)
   postgres.log / postgres.csv / postgres.json
-                  the server's own stderr/csvlog/jsonlog lines of this run (statements of dbopt_nplusone are
-                  logged with log_min_duration_statement = 0), when the server log is readable here
-  run.json        what was written, and why a server log is missing
-Each handler runs in its own database session with application_name = the handler's name.
+                         the server's own stderr/csvlog/jsonlog lines of the pass (statements of
+                         dbopt_nplusone are logged with log_min_duration_statement = 0), when readable here
+OUT_DIR/run.json says what was written, the handlers, and why a server log is missing. Each request
+runs in its own database session with application_name = the handler's name.
 """
 import json
 import logging
 import os
+import queue
 import sys
+import threading
 import time
-import traceback
 from urllib.parse import unquote, urlparse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,14 +74,17 @@ def prepare_database(params):
     return logs, conn
 
 
-def configure_django(params, out_dir):
+def configure_django(params):
     sys.path.insert(0, HERE)
     import django
     from django.conf import settings
 
     settings.configure(
         DEBUG=True,  # Django 3.2 logs SQL only with DEBUG on
-        INSTALLED_APPS=["shop"],
+        INSTALLED_APPS=["shop", "blog"],
+        ROOT_URLCONF="n1site.urls",
+        MIDDLEWARE=["n1site.middleware.UnitOfWorkMiddleware"],
+        ALLOWED_HOSTS=["*"],
         DATABASES={
             "default": {
                 "ENGINE": "django.db.backends.postgresql",
@@ -81,38 +98,91 @@ def configure_django(params, out_dir):
         },
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
         USE_TZ=True,
-        LOGGING={
-            "version": 1,
-            "disable_existing_loggers": False,
-            "formatters": {"plain": {"format": "%(asctime)s %(name)s %(levelname)s %(message)s"}},
-            "handlers": {
-                "file": {
-                    "class": "logging.FileHandler",
-                    "filename": os.path.join(out_dir, "django.log"),
-                    "mode": "w",
-                    "formatter": "plain",
-                }
-            },
-            "loggers": {
-                "django.db.backends": {"handlers": ["file"], "level": "DEBUG", "propagate": False},
-                "dbopt": {"handlers": ["file"], "level": "INFO", "propagate": False},
-            },
-        },
+        LOGGING_CONFIG=None,
     )
     django.setup()
+
+
+class OwnedLineLog(logging.FileHandler):
+    """A log file that also records which request wrote each record: [first line, handler]."""
+
+    def __init__(self, path, fmt, with_markers):
+        super().__init__(path, mode="w")
+        self.setFormatter(logging.Formatter(fmt))
+        self.owners_path = path + ".owners.json"
+        self.owners = []
+        self.line = 1
+        self.with_markers = with_markers
+
+    def emit(self, record):  # called under the handler's lock
+        if record.name == "dbopt" and not self.with_markers:
+            return
+        from n1site.querylog import current
+
+        text = self.format(record)
+        self.owners.append([self.line, getattr(current, "name", "setup")])
+        self.line += text.count("\n") + 1
+        super().emit(record)
+
+    def close(self):
+        with open(self.owners_path, "w") as f:
+            json.dump(self.owners, f)
+        super().close()
+
+
+# name, format, the passes whose log has the dbopt-unit: markers, the passes that write it
+DJANGO_LOGS = [
+    ("django.log", "%(asctime)s %(name)s %(levelname)s %(message)s", {"sequential"}, {"sequential"}),
+    ("django_threadname.log", "%(asctime)s [%(threadName)s] %(name)s %(levelname)s %(message)s", {"threads"},
+     {"sequential", "threads"}),
+    ("django_thread.log", "%(asctime)s %(thread)d %(name)s %(levelname)s %(message)s", {"sequential", "threads"},
+     {"sequential", "threads"}),
+]
+
+
+def start_logs(pass_dir, pass_name):
+    """The Django logs of a pass; interleaved requests need a thread in the prefix to be told apart."""
+    from n1site import middleware, querylog
+
+    handlers = [OwnedLineLog(os.path.join(pass_dir, name), fmt, pass_name in markers)
+                for name, fmt, markers, passes in DJANGO_LOGS if pass_name in passes]
+    for name in ("django.db.backends", "dbopt"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        for h in handlers:
+            logger.addHandler(h)
+    middleware.query_log = querylog.QueryLog(os.path.join(pass_dir, "queries.jsonl"),
+                                               innermost_first=pass_name == "sequential")
+    return handlers
+
+
+def stop_logs(handlers):
+    from n1site import middleware
+
+    for name in ("django.db.backends", "dbopt"):
+        for h in handlers:
+            logging.getLogger(name).removeHandler(h)
+    for h in handlers:
+        h.close()
+    middleware.query_log.close()
 
 
 def create_schema_and_data():
     from django.db import connection
     from shop import models
 
+    from blog import views as blog_views
+
+    shop_models = [models.Profile, models.Author, models.Publisher, models.Tag, models.Book, models.Reader,
+                   models.Card, models.Review]
+    every_model = shop_models + blog_views.model_classes()
     with connection.schema_editor() as editor:
-        for model in (models.Review, models.Card, models.Reader, models.Book, models.Tag, models.Publisher,
-                      models.Author, models.Profile):
+        for model in reversed(every_model):
             editor.execute("DROP TABLE IF EXISTS %s CASCADE" % model._meta.db_table)
         editor.execute("DROP TABLE IF EXISTS shop_book_tags CASCADE")
-        for model in (models.Profile, models.Author, models.Publisher, models.Tag, models.Book, models.Reader,
-                      models.Card, models.Review):
+        editor.execute("DROP TABLE IF EXISTS blog_post_tags CASCADE")
+        for model in every_model:
             editor.create_model(model)
     profiles = models.Profile.objects.bulk_create([models.Profile(bio="bio %d" % i) for i in range(12)])
     authors = models.Author.objects.bulk_create(
@@ -130,6 +200,7 @@ def create_schema_and_data():
     models.Review.objects.bulk_create([
         models.Review(book=books[i % 20], reader=readers[i % 10], approved=i % 2 == 0, stars=i % 5)
         for i in range(60)])
+    blog_views.create_data()
 
 
 def copy_new_lines(path, offset, target):
@@ -138,71 +209,106 @@ def copy_new_lines(path, offset, target):
         dst.write(src.read())
 
 
-def main():
-    out_dir = sys.argv[1]
-    os.makedirs(out_dir, exist_ok=True)
-    params = server_params()
-    logs, lock = prepare_database(params)
+def server_log_offsets(logs, problems):
     readable = {}
-    problems = []
     for kind, path in logs.items():
         try:
             readable[kind] = (path, os.path.getsize(path))
         except OSError as e:
             problems.append("%s log %s: %s" % (kind, path, e))
-    configure_django(params, out_dir)
-    from django.db import connection
-    from shop import handlers
+    return readable
+
+
+def copy_server_logs(readable, pass_name, pass_dir, params):
+    """Copies the server log lines of this pass, once the collector has written its end marker."""
+    import psycopg2
+
+    end = "dbopt_pass_end_" + pass_name
+    conn = psycopg2.connect(application_name=end, **params)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+    conn.close()
+    names = {"stderr": "postgres.log", "csvlog": "postgres.csv", "jsonlog": "postgres.json"}
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if all(end.encode() in open(p, "rb").read()[off:] for p, off in readable.values()):
+            break
+        time.sleep(0.2)
+    written = []
+    for kind, (path, offset) in readable.items():
+        copy_new_lines(path, offset, os.path.join(pass_dir, names[kind]))
+        written.append(names[kind])
+    return written
+
+
+def run_pass(pass_name, out_dir, params, logs, problems):
+    from django.core.handlers.base import BaseHandler
+    from django.test import RequestFactory
+    from n1site.urls import HANDLERS
 
     create_schema_and_data()
-    marker = logging.getLogger("dbopt")
-    current = {"request": "setup"}
-    jsonl = open(os.path.join(out_dir, "queries.jsonl"), "w")
+    pass_dir = os.path.join(out_dir, pass_name)
+    os.makedirs(pass_dir, exist_ok=True)
+    readable = server_log_offsets(logs, problems)
+    handlers = start_logs(pass_dir, pass_name)
+    factory = RequestFactory()
 
-    def capture(execute, sql, sql_params, many, context):
-        stack = traceback.extract_stack()[:-1]  # without this wrapper's own frame
-        start = time.perf_counter()
-        try:
-            return execute(sql, sql_params, many, context)
-        finally:
-            jsonl.write(json.dumps({
-                "sql": sql,
-                "params": [str(p) for p in (sql_params or [])] if not many else None,
-                "duration_ms": (time.perf_counter() - start) * 1000,
-                "ts": time.time(),
-                "request_id": current["request"],
-                "framework": "django",
-                "stack": ["%s:%d in %s" % (f.filename, f.lineno, f.name) for f in stack],
-            }) + "\n")
+    def serve(handler):
+        site = BaseHandler()
+        site.load_middleware()
+        response = site.get_response(factory.get("/%s/" % handler.__name__))
+        assert response.status_code == 200, (handler.__name__, response.status_code)
 
-    with connection.execute_wrapper(capture):
-        for handler in handlers.HANDLERS:
-            name = handler.__name__
-            connection.close()  # a new session per request, named after the handler
-            connection.settings_dict["OPTIONS"]["application_name"] = name
-            current["request"] = name
-            marker.info("dbopt-unit: %s", name)
-            handler()
-        connection.close()
-    jsonl.close()
-    logging.shutdown()
+    if pass_name == "sequential":
+        for h in HANDLERS:  # a thread per request, as Django's runserver serves them
+            t = threading.Thread(target=serve, args=(h,))
+            t.start()
+            t.join()
+    else:
+        work = queue.Queue()
+        for h in HANDLERS:
+            work.put(h)
+        failures = []
 
-    written = ["django.log", "queries.jsonl"]
+        def worker():
+            while True:
+                try:
+                    h = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    serve(h)
+                except Exception as e:  # reported after the pass
+                    failures.append(repr(e))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if failures:
+            raise RuntimeError("handlers failed: %s" % failures)
+    stop_logs(handlers)
+    written = [os.path.basename(h.baseFilename) for h in handlers] + ["queries.jsonl"]
     if readable:
-        # The logging collector writes asynchronously: wait until this run's last session shows up.
-        names = {"stderr": "postgres.log", "csvlog": "postgres.csv", "jsonlog": "postgres.json"}
-        last = handlers.HANDLERS[-1].__name__
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if all(last.encode() in open(p, "rb").read()[off:] for p, off in readable.values()):
-                break
-            time.sleep(0.2)
-        for kind, (path, offset) in readable.items():
-            copy_new_lines(path, offset, os.path.join(out_dir, names[kind]))
-            written.append(names[kind])
+        written += copy_server_logs(readable, pass_name, pass_dir, params)
+    return written
+
+
+def main():
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    params = server_params()
+    logs, lock = prepare_database(params)
+    problems = []
+    configure_django(params)
+    from n1site.urls import HANDLERS
+
+    written = {}
+    for pass_name in ("sequential", "threads"):
+        written[pass_name] = run_pass(pass_name, out_dir, dict(params, dbname=DB_NAME), logs, problems)
     with open(os.path.join(out_dir, "run.json"), "w") as f:
-        json.dump({"written": written, "problems": problems,
-                   "handlers": [h.__name__ for h in handlers.HANDLERS]}, f)
+        json.dump({"passes": written, "problems": problems, "handlers": [h.__name__ for h in HANDLERS]}, f)
     lock.close()  # releases the advisory lock
 
 

@@ -62,13 +62,26 @@ TEST(DetectNPlusOneTool, SampleCallFindsTheLoopOffline) {
   EXPECT_EQ(g["kind"], "reverse_fk");
   EXPECT_EQ(g["n"], 8);
   EXPECT_EQ(g["rule_id"], "WORKLOAD_NPLUSONE_READ_LOOP");
-  EXPECT_EQ(g["fix"]["django"], "Customer.objects.prefetch_related('order_set')");
+  EXPECT_EQ(g["severity"], "low");
+  // Plain table names, nothing naming the framework: no Django call with an invented related name.
+  EXPECT_FALSE(g["fix"].contains("django")) << g["fix"].dump();
+  EXPECT_EQ(s["input"]["framework"], "generic");
+  EXPECT_THAT(g["fix"]["sql"].get<std::string>(), HasSubstr("customer_id = ANY($1)"));
   EXPECT_THAT(g["summary"].get<std::string>(), HasSubstr("ran 8 times"));
   EXPECT_EQ(s["input"]["timed"], false);
   EXPECT_EQ(s["thresholds"]["count_only"], true);
+  EXPECT_EQ(s["thresholds"]["min_total_ms"], 0);
   EXPECT_EQ(s["top_offenders"].size(), 1u);
-  EXPECT_THAT(r.markdown, HasSubstr("Customer.objects.prefetch_related('order_set')"));
+  EXPECT_THAT(r.markdown, HasSubstr("customer_id = ANY($1)"));
+  EXPECT_THAT(r.markdown, ::testing::Not(HasSubstr("order_set")));
   EXPECT_THAT(r.markdown, HasSubstr("Count-only mode"));
+  // Told it is Django, the fix is Django's, with its default names said to be defaults.
+  Json django = sample();
+  django["framework"] = "django";
+  const ToolResult d = call(django);
+  ASSERT_FALSE(d.is_error) << d.markdown;
+  EXPECT_EQ(d.structured["groups"][0]["fix"]["django"], "Customer.objects.prefetch_related('order_set')");
+  EXPECT_THAT(d.structured["groups"][0]["fix"]["names_from"].get<std::string>(), HasSubstr("default related names"));
 }
 
 TEST(DetectNPlusOneTool, VerboseExplainsWhatWasNotReported) {
@@ -96,6 +109,52 @@ TEST(DetectNPlusOneTool, ReadsLogTextAndFiles) {
   const ToolResult from_text = call({{"log", text}, {"format", "postgres_stderr"}});
   ASSERT_FALSE(from_text.is_error) << from_text.markdown;
   EXPECT_EQ(from_text.structured["input"]["statements"], 6);
+}
+
+TEST(DetectNPlusOneTool, ModelsArgumentNamesTheRelations) {
+  Json q = Json::array({"SELECT \"blog_post\".\"id\" FROM \"blog_post\""});
+  for (int i = 1; i <= 6; ++i)
+    q.push_back("SELECT \"blog_comment\".\"id\" FROM \"blog_comment\" WHERE \"blog_comment\".\"post_id\" = " +
+                std::to_string(i));
+  const std::string models =
+      "# blog/models.py\nclass Post(models.Model):\n    title = models.CharField(max_length=9)\n\n"
+      "class Comment(models.Model):\n    post = models.ForeignKey(Post, models.CASCADE, related_name='replies')\n";
+  const ToolResult r = call({{"queries", q}, {"models", models}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  const Json& g = r.structured["groups"][0];
+  EXPECT_EQ(g["fix"]["django"], "Post.objects.prefetch_related('replies')");
+  EXPECT_EQ(g["fix"]["names_from"], "models.py");
+  EXPECT_THAT(r.markdown, HasSubstr("names from models.py"));
+  const ToolResult bad = call({{"queries", q}, {"models", "print('hello')"}});
+  EXPECT_TRUE(bad.is_error);
+  EXPECT_THAT(bad.markdown, HasSubstr("`models`"));
+}
+
+TEST(DetectNPlusOneTool, GraphqlLogShowsTheLoaderToPaste) {
+  std::string log;
+  log +=
+      "2026-11-27 10:00:00.001 UTC [77] user=api,db=shop,app=apollo-graphql LOG:  duration: 0.120 ms  "
+      "statement: SELECT id, name FROM customers LIMIT 10\n";
+  for (int i = 1; i <= 10; ++i)
+    log += "2026-11-27 10:00:00.0" + std::to_string(10 + i) +
+           " UTC [77] user=api,db=shop,app=apollo-graphql LOG:  duration: 0.040 ms  statement: SELECT id, total "
+           "FROM order_lines WHERE customer_id = " +
+           std::to_string(i) + "\n";
+  const ToolResult r = call({{"log", log}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  ASSERT_EQ(r.structured["groups"].size(), 1u);
+  const Json& g = r.structured["groups"][0];
+  EXPECT_EQ(r.structured["input"]["framework"], "graphql");
+  EXPECT_FALSE(g["fix"].contains("django")) << "no lines_set-style invented name";
+  EXPECT_THAT(g["fix"]["graphql"].get<std::string>(), HasSubstr("new DataLoader"));
+  EXPECT_THAT(r.markdown, HasSubstr("```js"));
+  EXPECT_THAT(r.markdown, HasSubstr("WHERE customer_id = ANY($1)"));
+  EXPECT_THAT(r.markdown, ::testing::Not(HasSubstr("_set")));
+  // The header's units and the detail's agree.
+  EXPECT_EQ(r.structured["input"]["units"], 1);
+  EXPECT_EQ(g["units"], 1);
+  EXPECT_THAT(r.markdown, HasSubstr("in 1 unit(s) of work grouped by"));
+  EXPECT_THAT(r.markdown, HasSubstr("1 loop(s) in 1 unit(s) of work"));
 }
 
 TEST(DetectNPlusOneTool, BadArgumentsNameTheFix) {

@@ -29,7 +29,9 @@ Read read_text(const std::string& text, ReadOptions options = {}) {
     if (rec.kind == LogRecord::Kind::statement)
       r.events.push_back(std::move(rec.event));
     else
-      r.boundaries.push_back(rec.session.empty() ? rec.unit : "session " + rec.session);
+      r.boundaries.push_back(!rec.thread.empty()   ? "thread " + rec.thread + ": " + rec.unit
+                             : rec.session.empty() ? rec.unit
+                                                   : "session " + rec.session);
   });
   return r;
 }
@@ -170,6 +172,25 @@ TEST(DjangoLog, Reads4xFormWithAliasMultiLineAndPlaceholders) {
   EXPECT_EQ(r.stats.skipped_lines, 1u);
 }
 
+// The formatter prefix names the thread: `[%(threadName)s]` (Python 3.10+ adds the target in
+// parentheses) or `%(thread)d`; a bracketed time, level or logger name is no thread.
+TEST(DjangoLog, ThreadFromTheFormatterPrefix) {
+  const Read r = read_text(
+      "2026-12-02 15:35:21,719 [Thread-1 (worker)] dbopt INFO dbopt-unit: forward_fk\n"
+      "2026-12-02 15:35:21,850 [Thread-1 (worker)] django.db.backends DEBUG (0.011) SELECT 1; args=()\n"
+      "[2026-12-02 15:35:21,851] [DEBUG] [django.db.backends] [ThreadPoolExecutor-0_3] (0.001) SELECT 2; args=()\n"
+      "2026-12-02 15:35:21,880 139676862703296 django.db.backends DEBUG (0.033) SELECT 3; args=()\n"
+      "2026-12-02 15:35:21,881 thread=4242424 (0.001) SELECT 4; args=()\n"
+      "2026-12-02 15:35:21,882 django.db.backends DEBUG (0.001) SELECT 5; args=()\n");
+  ASSERT_EQ(r.events.size(), 5u);
+  EXPECT_EQ(r.events[0].thread, "Thread-1 (worker)");
+  EXPECT_EQ(r.events[1].thread, "ThreadPoolExecutor-0_3");
+  EXPECT_EQ(r.events[2].thread, "139676862703296");
+  EXPECT_EQ(r.events[3].thread, "4242424");
+  EXPECT_EQ(r.events[4].thread, "");
+  EXPECT_THAT(r.boundaries, ElementsAre("thread Thread-1 (worker): forward_fk"));
+}
+
 TEST(JsonLines, ReadsAppEventsWithStacksInThreeShapes) {
   const Read r = read_text(fixture("app_events.jsonl"));
   EXPECT_EQ(r.stats.format, LogFormat::jsonl);
@@ -189,6 +210,18 @@ TEST(JsonLines, ReadsAppEventsWithStacksInThreeShapes) {
   EXPECT_EQ(r.events[2].stack[0], (StackFrame{"svc/api.py", 40, "post"}));
   // {"no_sql"}, [1, 2, 3] and the cut last line.
   EXPECT_EQ(r.stats.skipped_lines, 3u);
+}
+
+// Frames as "path:line function" (no "in"), innermost first, as some exporters write them.
+TEST(JsonLines, FramesWithoutInAndAThreadField) {
+  const Read r = read_text(
+      R"({"sql": "SELECT 1", "thread": "Thread-7", "stack": ["blog/views.py:26 recent_posts", "n1site/middleware.py:38 __call__"]})"
+      "\n");
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].thread, "Thread-7");
+  ASSERT_EQ(r.events[0].stack.size(), 2u);
+  EXPECT_EQ(r.events[0].stack[0], (StackFrame{"blog/views.py", 26, "recent_posts"}));
+  EXPECT_EQ(r.events[0].stack[1], (StackFrame{"n1site/middleware.py", 38, "__call__"}));
 }
 
 TEST(Detection, UnknownTextIsAnErrorNamingTheFix) {

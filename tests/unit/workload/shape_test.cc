@@ -90,6 +90,8 @@ TEST(ShapeCache, ParsesOncePerKeyAndMergesEqualFingerprints) {
   // DB-API placeholders parse.
   const auto d = cache.intern("SELECT * FROM t WHERE id = %s");
   EXPECT_TRUE(cache.shape(d.shape).model);
+  // libpg_query fingerprints `id = $1` like `id IN (...)`: the loop and its batch stay two shapes.
+  EXPECT_NE(d.shape, a.shape);
 }
 
 TEST(ShapeCache, UnparsableAndTruncatedTextsKeepTheReason) {
@@ -125,6 +127,48 @@ TEST(UnitGrouper, RequestIdBeatsSessionAndGapsSplitSessions) {
   EXPECT_EQ(g.gap_splits(), 1u);
   EXPECT_EQ(g.keyed(GroupingKind::request), 1u);
   EXPECT_EQ(g.keyed(GroupingKind::session), 4u);
+}
+
+// Four threads at once: each thread is a unit, and a thread's marker ends only that thread's unit.
+TEST(UnitGrouper, InterleavedThreadsStayApartAndTheirMarkersAreTheirOwn) {
+  std::vector<std::pair<std::string, std::vector<int>>> units;
+  UnitGrouper<int> g({}, [&](UnitGrouper<int>::Unit&& u) { units.emplace_back(u.key, u.items); });
+  auto on = [](std::string thread) {
+    StatementEvent e;
+    e.thread = std::move(thread);
+    e.session = "default";  // Django's alias: shared by every thread
+    return e;
+  };
+  g.boundary("", "a", "T1");
+  g.add(on("T1"), 1);
+  g.boundary("", "b", "T2");
+  g.add(on("T2"), 2);
+  g.add(on("T1"), 3);
+  g.boundary("", "c", "T1");  // T1's next request; T2's unit goes on
+  g.add(on("T2"), 4);
+  g.add(on("T1"), 5);
+  g.close_all();
+  ASSERT_EQ(units.size(), 3u);
+  EXPECT_EQ(units[0].first, "thread T1 [a]");
+  EXPECT_THAT(units[0].second, ElementsAre(1, 3));
+  EXPECT_EQ(units[1].first, "thread T2 [b]");
+  EXPECT_THAT(units[1].second, ElementsAre(2, 4));
+  EXPECT_EQ(units[2].first, "thread T1 [c]");
+  EXPECT_EQ(g.keyed(GroupingKind::thread), 5u);
+}
+
+TEST(UnitGrouper, ApplicationNameAloneIsAKey) {
+  std::vector<std::string> keys;
+  UnitGrouper<int> g({}, [&](UnitGrouper<int>::Unit&& u) { keys.push_back(u.key); });
+  StatementEvent a, b;
+  a.application = "checkout";
+  b.application = "search";
+  g.add(a, 1);
+  g.add(b, 2);
+  g.add(a, 3);
+  g.close_all();
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre("application checkout", "application search"));
+  EXPECT_EQ(g.keyed(GroupingKind::application), 3u);
 }
 
 TEST(UnitGrouper, MarkersEndUnitsAndNameTheNextOnes) {
