@@ -3,7 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "core/pg/database_pool.h"
 #include "knowledge/rule_book.h"
@@ -22,7 +27,7 @@ SessionEntry entry(const std::string& tool) {
 }
 
 TEST(SessionStore, RecordsInOrderAndForgetsTheLeastRecentlyUsed) {
-  SessionStore store(/*max_sessions=*/2, /*max_entries=*/3);
+  SessionStore store({.max_sessions = 2, .max_entries = 3});
   const std::string a = store.create("a");
   const std::string b = store.create("b");
   EXPECT_NE(a, b);
@@ -39,6 +44,86 @@ TEST(SessionStore, RecordsInOrderAndForgetsTheLeastRecentlyUsed) {
   EXPECT_TRUE(store.exists(a));
   EXPECT_FALSE(store.exists(b));
   EXPECT_FALSE(store.record(b, entry("late")));
+}
+
+// A temporary directory for a store that outlives its SessionStore object.
+struct TemporaryDirectory {
+  std::filesystem::path path;
+  TemporaryDirectory() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "dbopt-session-test-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TemporaryDirectory() { std::filesystem::remove_all(path); }
+};
+
+TEST(SessionStore, SessionsAreFilesThatANewStoreReadsBack) {
+  TemporaryDirectory dir;
+  std::string id;
+  {
+    SessionStore first({.directory = dir.path});
+    id = first.create("restart me");
+    SessionEntry e = entry("explain_query");
+    e.arguments = {{"sql", "SELECT 1"}};
+    e.structured = {{"findings", Json::array()}};
+    e.markdown = "## explain_query";
+    ASSERT_TRUE(first.record(id, e));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.path / (id + ".json"))) << "a store of its own directory leaves it";
+  SessionStore second({.directory = dir.path});  // as after a server restart
+  const auto snap = second.snapshot(id);
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(snap->title, "restart me");
+  ASSERT_EQ(snap->entries.size(), 1u);
+  EXPECT_EQ(snap->entries[0].tool, "explain_query");
+  EXPECT_EQ(snap->entries[0].arguments, Json({{"sql", "SELECT 1"}}));
+  EXPECT_EQ(snap->entries[0].markdown, "## explain_query");
+  EXPECT_EQ(second.ids(), std::vector<std::string>{id});
+}
+
+TEST(SessionStore, IdsThatAreNotOursNeverBecomePaths) {
+  TemporaryDirectory dir;
+  SessionStore store({.directory = dir.path / "sessions"});
+  std::ofstream(dir.path / "secret.json") << R"({"id": "x", "entries": []})";
+  for (const std::string id : {"../secret", "s_../../secret", "s_0123456789abcdef0123456789ABCDEF", "", "s_",
+                               std::string("s_") + std::string(32, '0') + "/x"}) {
+    EXPECT_FALSE(SessionStore::valid_id(id)) << id;
+    EXPECT_FALSE(store.exists(id)) << id;
+    EXPECT_FALSE(store.snapshot(id)) << id;
+    EXPECT_FALSE(store.record(id, entry("t"))) << id;
+  }
+  EXPECT_TRUE(SessionStore::valid_id(store.create("ok")));
+}
+
+TEST(SessionStore, AFullSessionRefusesTheCallNamingTheLimit) {
+  SessionStore store({.max_bytes = 4096});
+  const std::string id = store.create("small");
+  SessionEntry big = entry("explain_query");
+  big.markdown = std::string(5000, 'x');
+  try {
+    store.record(id, big);
+    FAIL() << "a 5000-byte call fitted into 4096 bytes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_THAT(e.what(), HasSubstr("sessions.max_bytes_per_session"));
+    EXPECT_THAT(e.fix(), HasSubstr("start a new session"));
+  }
+  EXPECT_TRUE(store.snapshot(id)->entries.empty()) << "the session stays as it was";
+  EXPECT_TRUE(store.record(id, entry("small call")));
+}
+
+TEST(SessionStore, ConcurrentWritersLoseNoCall) {
+  TemporaryDirectory dir;
+  SessionStore first({.directory = dir.path});
+  SessionStore second({.directory = dir.path});  // another process's store, in effect
+  const std::string id = first.create("busy");
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 8; ++w)
+    writers.emplace_back([&, w] {
+      SessionStore& store = w % 2 ? first : second;
+      for (int i = 0; i < 10; ++i) store.record(id, entry("w" + std::to_string(w)));
+    });
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(first.snapshot(id)->entries.size(), 80u);
 }
 
 TEST(SessionRegistry, SessionArgumentIsAddedRecordedAndHiddenFromTheHandler) {
@@ -66,9 +151,12 @@ TEST(SessionRegistry, SessionArgumentIsAddedRecordedAndHiddenFromTheHandler) {
   EXPECT_EQ(snap->entries[0].tool, "echo");
   EXPECT_EQ(snap->entries[0].arguments, Json({{"x", 1}}));
 
-  const ToolResult unknown = registry.call("echo", {{"x", 1}, {"session", "s_nope"}}, ctx);
+  const ToolResult unknown = registry.call("echo", {{"x", 1}, {"session", "s_" + std::string(32, 'a')}}, ctx);
   ASSERT_TRUE(unknown.is_error);
   EXPECT_THAT(unknown.markdown, HasSubstr("start_session"));
+  const ToolResult malformed = registry.call("echo", {{"x", 1}, {"session", "../../etc/passwd"}}, ctx);
+  ASSERT_TRUE(malformed.is_error);
+  EXPECT_THAT(malformed.markdown, HasSubstr("is not a session id"));
   EXPECT_EQ(registry.call("echo", {{"x", 1}}, ctx).is_error, false);
   EXPECT_EQ(store.snapshot(id)->entries.size(), 1u) << "a call without `session` is not recorded";
 }
