@@ -14,6 +14,7 @@
 #include "knowledge/rule_book.h"
 #include "tests/unit/pg/pg_test_env.h"
 #include "tools/builtin_tools.h"
+#include "tools/session_report.h"
 #include "tools/session_store.h"
 #include "tools/tool_registry.h"
 
@@ -239,6 +240,104 @@ TEST_F(SessionLive, ExplainMeasureReportAndFileFromOneSession) {
   EXPECT_THAT(description, HasSubstr("measured median before (ms)"));
   EXPECT_THAT(description, HasSubstr(sql));
   EXPECT_EQ(sessions_.snapshot(id)->entries.back().tool, "create_perf_task") << "filing is part of the session";
+}
+
+// The text of a report's section: from its "## " heading to the next one.
+std::string section(const std::string& md, const std::string& heading) {
+  const auto start = md.find("\n## " + heading);
+  if (start == std::string::npos) return "";
+  const auto end = md.find("\n## ", start + 4);
+  return md.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(SessionLive, ReportIsAPlanByImpactWithEachIndexOnceAndTheOrmAndPoolInTheirPlaces) {
+  const std::string id = call("start_session", {{"title", "Orders are slow"}}).structured["session"];
+  const std::string sql = "SELECT id, total_cents FROM orders WHERE status = 'refunded'";
+  ASSERT_FALSE(call("explain_query", {{"sql", sql}, {"analyze", true}, {"session", id}}).is_error);
+  const ToolResult advised = call("suggest_indexes", {{"queries", {{{"sql", sql}}}}, {"session", id}});
+  ASSERT_FALSE(advised.is_error) << advised.markdown;
+  ASSERT_FALSE(advised.structured["recommendations"].empty()) << advised.markdown;
+  Json loop = Json::array({"SELECT id, name FROM customers"});
+  for (int i = 1; i <= 8; ++i) loop.push_back("SELECT * FROM orders WHERE customer_id = " + std::to_string(i));
+  ASSERT_FALSE(call("detect_n_plus_one", {{"queries", loop}, {"session", id}}).is_error);
+  const ToolResult pool = call("tune_pool", {{"platform", "supabase"},
+                                             {"server", {{"compute_size", "Large"}}},
+                                             {"app",
+                                              {{"instances", 2},
+                                               {"processes_per_instance", 4},
+                                               {"threads_per_process", 4},
+                                               {"request_rate_per_s", 1500},
+                                               {"db_time_per_request_ms", 8}}},
+                                             {"session", id}});
+  ASSERT_FALSE(pool.is_error) << pool.markdown;
+
+  const ToolResult report = call("session_report", {{"session", id}});
+  ASSERT_FALSE(report.is_error) << report.markdown;
+  const std::string& md = report.markdown;
+  EXPECT_EQ(md.find(";;"), std::string::npos) << md;
+  // The promised sections, in order.
+  std::size_t last = 0;
+  for (const char* heading : {"Performance analysis", "Optimization plan (by impact)", "Index definitions",
+                              "Django code", "Configuration files", "Monitoring queries"}) {
+    const auto at = md.find("\n## " + std::string(heading));
+    ASSERT_NE(at, std::string::npos) << heading << "\n" << md;
+    EXPECT_GT(at, last) << heading;
+    last = at;
+  }
+  // explain_query and suggest_indexes propose the same index: it is defined once.
+  const std::string indexes = section(md, "Index definitions");
+  EXPECT_EQ(occurrences(indexes, "ON orders (status)"), 1u) << indexes;
+  // The plan: every item has its impact; info notes and pool items are apart.
+  const std::string plan = section(md, "Optimization plan (by impact)");
+  const auto queries = plan.find("### Queries and indexes"), pool_part = plan.find("### Connection pool and server");
+  ASSERT_NE(queries, std::string::npos) << plan;
+  ASSERT_NE(pool_part, std::string::npos) << plan;
+  const std::string query_tasks = plan.substr(queries, pool_part - queries);
+  EXPECT_EQ(query_tasks.find("POOL_"), std::string::npos) << query_tasks;
+  EXPECT_NE(query_tasks.find("WORKLOAD_NPLUSONE_READ_LOOP"), std::string::npos) << query_tasks;
+  EXPECT_NE(plan.find("POOL_DEMAND_EXCEEDS_CORES"), std::string::npos) << plan;
+  const auto notes = plan.find("### Notes");
+  EXPECT_EQ(plan.substr(0, notes).find(", `POOL_LITTLE_LAW`"), std::string::npos) << "info is a note, not a task";
+  EXPECT_EQ(occurrences(query_tasks, "\n   - Impact: "), occurrences(query_tasks, ". **")) << query_tasks;
+  // The measured seq scan goes first: it has a time, the text findings do not.
+  const auto seq_scan = query_tasks.find("PLAN_SEQ_SCAN_LARGE_FILTER");
+  EXPECT_NE(seq_scan, std::string::npos);
+  EXPECT_LT(seq_scan, query_tasks.find("WORKLOAD_NPLUSONE_READ_LOOP")) << query_tasks;
+  EXPECT_NE(query_tasks.find("measured by EXPLAIN ANALYZE"), std::string::npos) << query_tasks;
+  // The ORM fix of the N+1 loop, and the pool's configuration files.
+  EXPECT_NE(section(md, "Django code").find("Customer.objects.prefetch_related('order_set')"), std::string::npos) << md;
+  const std::string config = section(md, "Configuration files");
+  EXPECT_NE(config.find("DATABASES"), std::string::npos) << config;
+  EXPECT_EQ(config.find("POOL_DEMAND_EXCEEDS_CORES"), std::string::npos) << "findings are in the plan, not repeated";
+}
+
+TEST(SessionReport, CreateBeforeDropAndEachStatementOnce) {
+  SessionSnapshot session;
+  session.id = "s_" + std::string(32, '1');
+  SessionEntry advisor = entry("suggest_indexes");
+  advisor.structured = Json::parse(R"({
+    "drops": [{"index": "orders_old_idx", "table": "orders", "rule_id": "INDEX_UNUSED", "reason": "never scanned",
+               "ddl": "DROP INDEX CONCURRENTLY orders_old_idx;", "size_bytes": 8192}],
+    "recommendations": [{"ddl": "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);", "reason": "filter",
+                         "rule_id": "INDEX_FILTER", "evidence": "estimated", "benefit": 0.5}],
+    "workload": {"queries": 1, "cost_before": 100, "cost_after": 50, "improvement": 0.5}})");
+  // An earlier call proposed only the drop: it still comes after the CREATE.
+  SessionEntry drop_only = entry("suggest_indexes");
+  drop_only.structured = {{"drops", advisor.structured["drops"]}};
+  session.entries = {drop_only, advisor, advisor};
+  const SessionReport report = render_session_report(session);
+  const std::string indexes = section(report.markdown, "Index definitions");
+  EXPECT_EQ(occurrences(indexes, "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n"), 1u) << indexes;
+  EXPECT_EQ(occurrences(indexes, "DROP INDEX CONCURRENTLY orders_old_idx;\n"), 1u) << indexes;
+  EXPECT_LT(indexes.find("CREATE INDEX"), indexes.find("DROP INDEX")) << indexes;
+  EXPECT_EQ(report.markdown.find(";;"), std::string::npos) << report.markdown;
+  EXPECT_NE(report.markdown.find("50% lower, estimated"), std::string::npos) << report.markdown;
 }
 
 }  // namespace
