@@ -172,11 +172,15 @@ void ReportBuilder::add_index(IndexItem item) {
   item.drop = item.statement.rfind("DROP", 0) == 0;
   const std::string identity = item.drop ? lower(item.statement) : index_identity(item.statement);
   if (!index_seen_.insert(identity).second) {
-    // The same index again: a measured build is better evidence than a proposal.
+    // The same index again: the one built and measured is the one to name.
     for (auto& known : indexes_)
-      if (item.evidence == "measured" && known.evidence != "measured" &&
-          (known.drop ? lower(known.statement) : index_identity(known.statement)) == identity)
+      if (item.tool == "benchmark_query" && known.tool != "benchmark_query" && !known.drop &&
+          index_identity(known.statement) == identity) {
+        item.rule_id = known.rule_id;
+        item.why = known.why + "; " + item.why;
         known = std::move(item);
+        break;
+      }
     return;
   }
   indexes_.push_back(std::move(item));
@@ -407,32 +411,36 @@ SessionReport ReportBuilder::render() const {
   if (ok_.empty())
     md += "\nNo results yet: call dbopt's tools with `session: \"" + session.id + "\"` and ask for the report again.\n";
 
-  // 1. Performance analysis: where the time goes, per call that measured or planned it.
+  // 1. Performance analysis: where the time goes, per call that measured or planned it (each line once).
   std::string analysis;
+  std::set<std::string> analysed;
+  const auto analyse = [&](const std::string& line) {
+    if (analysed.insert(line).second) analysis += "- " + line + "\n";
+  };
   for (const SessionEntry* e : ok_) {
     const Json& s = e->structured;
     if (e->tool == "explain_query") {
-      const std::string what =
+      std::string line =
           e->arguments.contains("sql") ? "`" + first_line(str(e->arguments, "sql")) + "`" : std::string("a pasted plan");
-      analysis += "- " + what + " (" + str(s, "mode") + ", " + str(s, "evidence") + ")";
+      line += " (" + str(s, "mode") + ", " + str(s, "evidence") + ")";
       if (s.contains("plan_summary")) {
         const Json& p = s["plan_summary"];
         if (p.contains("execution_time_ms"))
-          analysis += ": " + number(p["execution_time_ms"], 2) + " ms measured";
+          line += ": " + number(p["execution_time_ms"], 2) + " ms measured";
         else if (p.contains("total_cost"))
-          analysis += ": cost " + number(p["total_cost"]) + " (estimate)";
-        if (const std::string slow = str(p, "slowest_part"); !slow.empty()) analysis += "; slowest part: " + slow;
+          line += ": cost " + number(p["total_cost"]) + " (estimate)";
+        if (const std::string slow = str(p, "slowest_part"); !slow.empty()) line += "; slowest part: " + slow;
       }
-      analysis += "\n";
+      analyse(line);
     } else if (e->tool == "detect_n_plus_one") {
       for (const auto& g : s.value("groups", Json::array()))
         if (g.value("reported", false))
-          analysis += "- N+1 on `" + str(g, "table") + "`: `" + first_line(str(g, "repeated_query"), 100) + "` ran " +
-                      std::to_string(g.value("executions", 0)) + " times (" + std::to_string(g.value("n", 0)) +
-                      " in the largest loop)" +
-                      (g.contains("total_ms") ? ", " + ms_text(g["total_ms"]) + " measured in the log" : "") + "\n";
+          analyse("N+1 on `" + str(g, "table") + "`: `" + first_line(str(g, "repeated_query"), 100) + "` ran " +
+                  std::to_string(g.value("executions", 0)) + " times (" + std::to_string(g.value("n", 0)) +
+                  " in the largest loop)" +
+                  (g.contains("total_ms") ? ", " + ms_text(g["total_ms"]) + " measured in the log" : ""));
     } else if (e->tool == "tune_pool" && s.contains("mode")) {
-      analysis += "- Connections (" + str(s["platform"], "name") + "): " + str(s["mode"], "reason") + "\n";
+      analyse("Connections (" + str(s["platform"], "name") + "): " + str(s["mode"], "reason"));
     }
   }
   if (!analysis.empty()) md += "\n## Performance analysis\n\n" + analysis;
@@ -524,9 +532,10 @@ SessionReport ReportBuilder::render() const {
         quote_literal(normalized));
   }
   std::string names;
+  std::set<std::string> names_seen;
   for (const auto& i : indexes_)
     if (!i.drop)
-      if (const std::string name = index_name(i.statement); !name.empty())
+      if (const std::string name = index_name(i.statement); !name.empty() && names_seen.insert(name).second)
         names += (names.empty() ? "" : ", ") + quote_literal(name);
   if (!names.empty())
     monitoring.push_back(

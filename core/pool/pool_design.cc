@@ -630,8 +630,10 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                 {"fleet", std::to_string(*z.fleet_connections_at_max)},
                 {"arithmetic", step_arithmetic(z, "app_connections_at_max")},
                 {"usable", std::to_string(*z.server_usable_connections)},
-                {"pool", std::to_string(std::min(*z.server_usable_connections,
-                                                 z.core_bound.value_or(*z.server_usable_connections)))},
+                {"pool", std::to_string(std::min(
+                             *z.server_usable_connections,
+                             z.core_bound ? std::max(*z.core_bound, z.littles_law_connections.value_or(0))
+                                          : *z.server_usable_connections))},
                 {"pooler", pooler_name(d)}},
                "sizing",
                {{"fleet_connections_at_max", *z.fleet_connections_at_max},
@@ -649,7 +651,9 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
       arithmetic = std::to_string(cap) + " usable";
     }
     int pool = cap;
-    if (z.core_bound && z.littles_law_connections && *z.littles_law_connections > *z.core_bound) {
+    const bool demand_above_cores =
+        z.core_bound && z.littles_law_connections && *z.littles_law_connections > *z.core_bound;
+    if (demand_above_cores) {
       // A pool at the core bound would queue the demand in the app; the pool
       // covers it and the finding says the server or the queries must change.
       pool = std::min(cap, *z.littles_law_connections);
@@ -693,6 +697,7 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                        "connections",
                        arithmetic + " = " + std::to_string(pool),
                        d.mode == PoolMode::session ? d.mode_rule_id
+                       : demand_above_cores        ? "POOL_DEMAND_EXCEEDS_CORES"
                        : z.core_bound              ? "POOL_CORE_BOUND"
                                                    : "POOL_SERVER_RESERVE",
                        {{"cap", cap}}});

@@ -59,7 +59,7 @@ TEST(PlanChecker, IoAdviceAsksForTrackIoTimingOnlyWhenItIsOff) {
   const Finding timed = only(check(testing::cold_cache_scan_with_io_timings()), "PLAN_IO_BOUND");
   EXPECT_THAT(timed.fix, Not(HasSubstr("SET track_io_timing")));
   EXPECT_THAT(timed.fix, HasSubstr("track_io_timing is already on"));
-  EXPECT_THAT(timed.summary, HasSubstr("I/O Read Time 610 ms"));
+  EXPECT_THAT(timed.summary, HasSubstr("I/O Read Time 610.2 ms"));
 
   // The Settings section (or the live SHOW explain_query adds to it) says so.
   std::string with_setting = testing::cold_cache_scan();

@@ -70,7 +70,7 @@ TEST(Chat, CommandsWithoutSqlUseTheLastStatementAndEndAPasteMissingItsSemicolon)
   ASSERT_NE(first, std::string::npos) << text;
   EXPECT_LT(explained, first) << "the statement ran before the command that follows it";
   EXPECT_NE(text.find(last, first + 1), std::string::npos) << "/bench used it too: " << text;
-  EXPECT_THAT(text, HasSubstr("## suggest_indexes"));
+  EXPECT_THAT(text, HasSubstr("# Index advice"));
   EXPECT_THAT(text, HasSubstr("benchmark_query needs a database")) << "no database here: the call itself was made";
   EXPECT_THAT(text, HasSubstr("3 tool call(s)")) << "explain_query, suggest_indexes, benchmark_query";
 }

@@ -85,8 +85,9 @@ TEST(SessionStore, IdsThatAreNotOursNeverBecomePaths) {
   TemporaryDirectory dir;
   SessionStore store({.directory = dir.path / "sessions"});
   std::ofstream(dir.path / "secret.json") << R"({"id": "x", "entries": []})";
-  for (const std::string id : {"../secret", "s_../../secret", "s_0123456789abcdef0123456789ABCDEF", "", "s_",
-                               std::string("s_") + std::string(32, '0') + "/x"}) {
+  for (const std::string& id : std::vector<std::string>{"../secret", "s_../../secret",
+                                                        "s_0123456789abcdef0123456789ABCDEF", "", "s_",
+                                                        "s_" + std::string(32, '0') + "/x"}) {
     EXPECT_FALSE(SessionStore::valid_id(id)) << id;
     EXPECT_FALSE(store.exists(id)) << id;
     EXPECT_FALSE(store.snapshot(id)) << id;
@@ -167,6 +168,7 @@ class SessionLive : public ::testing::Test {
   void SetUp() override {
     DBOPT_REQUIRE_TEST_DATABASE();
     settings_ = pg::testing::test_settings();
+    settings_.knowledge_dir = DBOPT_SOURCE_DIR "/knowledge";  // tune_pool's platform table
     pool_ = std::make_unique<pg::DatabasePool>(settings_);
     register_builtin_tools(registry_);
     rules_ = knowledge::RuleBook::load_directory(DBOPT_SOURCE_DIR "/knowledge/rules");
