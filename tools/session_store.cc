@@ -171,9 +171,12 @@ void SessionStore::write(const SessionSnapshot& session) const {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out << text;
     out.flush();
-    if (!out)
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
       throw Error(ErrorCode::unavailable, "Cannot write the session file " + temporary.string() + ".",
                   "Check the free space and permissions of " + options_.directory.string() + ".");
+    }
   }
   std::error_code ec;
   fs::rename(temporary, path_of(session.id), ec);
