@@ -162,7 +162,8 @@ class ReportBuilder {
   std::set<std::string> plan_seen_;
   std::vector<IndexItem> indexes_;
   std::set<std::string> index_seen_;
-  std::vector<std::string> django_, django_seen_;
+  std::vector<std::string> django_, django_seen_;  // ORM code to paste, and the fixes already in it
+  bool other_orm_ = false;                         // a log named another framework than Django
   Json benchmarks_ = Json::array();
 };
 
@@ -330,16 +331,19 @@ void ReportBuilder::collect() {
         Json f = g;
         f["fix"] = "";
         f["where"] = "on " + str(g, "table") + ": " + str(g, "repeated_query");
+        // The fix in the application's framework: Django's only for Django (or when the log does not say).
         const Json fix = g.value("fix", Json::object());
-        std::string django = str(fix, "django");
-        if (!django.empty()) {
+        const std::string framework = str(s.value("input", Json::object()), "framework");
+        const std::string orm = framework == "sqlalchemy" || framework == "rails" || framework == "graphql"
+                                    ? framework
+                                    : "django";
+        const std::string code_fix = str(fix, orm.c_str());
+        if (orm != "django") other_orm_ = true;
+        if (!code_fix.empty() && std::find(django_seen_.begin(), django_seen_.end(), code_fix) == django_seen_.end()) {
           std::string code = "# " + str(g, "title") + " on " + str(g, "table") + " (" + str(g, "rule_id") + ")";
           if (g.contains("call_site")) code += "\n# at " + str(g["call_site"], "description");
-          code += "\n" + django;
-          if (std::find(django_seen_.begin(), django_seen_.end(), django) == django_seen_.end()) {
-            django_seen_.push_back(django);
-            django_.push_back(code);
-          }
+          django_seen_.push_back(code_fix);
+          django_.push_back(code + "\n" + code_fix);
         }
         add_finding(*e, f, std::move(item));
       }
@@ -488,8 +492,8 @@ SessionReport ReportBuilder::render() const {
 
   // 4. Django code: the ORM fixes and model indexes the findings give.
   if (!django_.empty()) {
-    md += "\n## Django code\n\n";
-    for (const auto& code : django_) md += "```python\n" + code + "\n```\n";
+    md += other_orm_ ? "\n## ORM code changes\n\n" : "\n## Django code\n\n";
+    for (const auto& code : django_) md += "```" + std::string(other_orm_ ? "" : "python") + "\n" + code + "\n```\n";
   }
 
   // 5. Configuration files, from tune_pool.

@@ -185,6 +185,9 @@ void SessionStore::write(const SessionSnapshot& session) const {
     throw Error(ErrorCode::unavailable, "Cannot save session '" + session.id + "' in " + options_.directory.string(),
                 "Check the permissions of the directory.");
   }
+  // The modification time orders sessions by use; the kernel stamps files
+  // with a coarse clock (milliseconds apart look equal), so stamp it finely.
+  fs::last_write_time(path_of(session.id), fs::file_time_type::clock::now(), ec);
 }
 
 std::string SessionStore::create(std::string title) {
