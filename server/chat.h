@@ -46,7 +46,7 @@ class Chat {
   std::string session_;
   std::string database_;        // "" = the default database
   std::string last_statement_;  // the last SQL the chat ran: /indexes and /bench without SQL use it
-  bool failed_ = false;   // a tool answered isError (the exit code of a scripted chat)
+  bool failed_ = false;         // a tool answered isError (the exit code of a scripted chat)
 };
 
 }  // namespace dbopt::server

@@ -193,8 +193,8 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
         "remains).\n\n" +
         table_head + timings_row("before", before) + timings_row("after", after) +
         "\n**Median: " + ms(before["timings_ms"]["median"]) + " ms → " + ms(after["timings_ms"]["median"]) + " ms (" +
-        factor + ").**\n\nPlan before: " + scans_text(before) + " (" + parallel_text(before) + ")\nPlan after: " +
-        scans_text(after) + " (" + parallel_text(after) + ")" +
+        factor + ").**\n\nPlan before: " + scans_text(before) + " (" + parallel_text(before) +
+        ")\nPlan after: " + scans_text(after) + " (" + parallel_text(after) + ")" +
         "\n\n| index | table | build | size | lock held |\n|---|---|---|---|---|\n";
   for (const auto& b : built)
     md += "| `" + b["index_name"].get<std::string>() + "` | " + b["table"].get<std::string>() + " | " +

@@ -290,9 +290,9 @@ rules::TableSizes read_table_sizes(const pg::SafeExecutor& executor, const std::
   collect_scanned_tables(plan.root, tables);
   rules::TableSizes sizes;
   for (const auto& table : tables) {
-    const pg::QueryResult result = executor.run(
-        database, "SELECT reltuples::float8, relpages::float8 FROM pg_class WHERE oid = to_regclass($1)",
-        {.cancel = &cancel, .max_rows = 1, .params = {table}});
+    const pg::QueryResult result =
+        executor.run(database, "SELECT reltuples::float8, relpages::float8 FROM pg_class WHERE oid = to_regclass($1)",
+                     {.cancel = &cancel, .max_rows = 1, .params = {table}});
     if (result.rows.empty() || !result.rows[0][0] || !result.rows[0][1]) continue;
     const double rows = std::stod(*result.rows[0][0]);
     if (rows >= 0) sizes[table] = {.rows = rows, .pages = std::stod(*result.rows[0][1])};  // -1: never analysed

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <optional>
 #include <ctime>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/common/error.h"
@@ -188,8 +188,8 @@ void ReportBuilder::add_index(IndexItem item) {
 }
 
 void ReportBuilder::add_finding(const SessionEntry& e, const Json& f, PlanItem item) {
-  const std::string where = f.contains("where") && f["where"].is_object() ? str(f["where"], "description")
-                                                                          : str(f, "where");
+  const std::string where =
+      f.contains("where") && f["where"].is_object() ? str(f["where"], "description") : str(f, "where");
   if (!plan_seen_.insert(str(f, "rule_id") + "|" + where + "|" + str(f, "summary")).second) return;
   item.finding = {{"tool", e.tool},
                   {"rule_id", str(f, "rule_id")},
@@ -237,8 +237,8 @@ void ReportBuilder::collect() {
     if (!s.is_object()) continue;
     if (e->tool == "explain_query") {
       const Json plan = s.value("plan_summary", Json::object());
-      const auto measured = plan.contains("execution_time_ms") ? std::optional<double>(plan["execution_time_ms"])
-                                                               : std::nullopt;
+      const auto measured =
+          plan.contains("execution_time_ms") ? std::optional<double>(plan["execution_time_ms"]) : std::nullopt;
       const auto bench = benchmark_of(str(e->arguments, "sql"));
       for (const auto& f : s.value("findings", Json::array())) {
         PlanItem item;
@@ -274,7 +274,8 @@ void ReportBuilder::collect() {
         for (const auto& i : h.value("indexes", Json::array()))
           add_index({.statement = str(i, "statement"),
                      .tool = e->tool,
-                     .why = std::string("HypoPG: ") + (i.value("used", false) ? "the plan uses it" : "the plan does not use it"),
+                     .why = std::string("HypoPG: ") +
+                            (i.value("used", false) ? "the plan uses it" : "the plan does not use it"),
                      .evidence = "estimated"});
       }
     } else if (e->tool == "suggest_indexes") {
@@ -296,7 +297,10 @@ void ReportBuilder::collect() {
                        .evidence = str(r, "evidence")});
         }
       for (const auto& d : s.value("drops", Json::array()))
-        add_index({.statement = str(d, "ddl"), .tool = e->tool, .rule_id = str(d, "rule_id"), .why = str(d, "reason"),
+        add_index({.statement = str(d, "ddl"),
+                   .tool = e->tool,
+                   .rule_id = str(d, "rule_id"),
+                   .why = str(d, "reason"),
                    .evidence = "measured"});
       const Json w = s.value("workload", Json::object());
       if (w.value("cost_before", 0.0) > 0 && !s.value("recommendations", Json::array()).empty()) {
@@ -334,9 +338,8 @@ void ReportBuilder::collect() {
         // The fix in the application's framework: Django's only for Django (or when the log does not say).
         const Json fix = g.value("fix", Json::object());
         const std::string framework = str(s.value("input", Json::object()), "framework");
-        const std::string orm = framework == "sqlalchemy" || framework == "rails" || framework == "graphql"
-                                    ? framework
-                                    : "django";
+        const std::string orm =
+            framework == "sqlalchemy" || framework == "rails" || framework == "graphql" ? framework : "django";
         const std::string code_fix = str(fix, orm.c_str());
         if (orm != "django") other_orm_ = true;
         if (!code_fix.empty() && std::find(django_seen_.begin(), django_seen_.end(), code_fix) == django_seen_.end()) {
@@ -356,16 +359,17 @@ void ReportBuilder::collect() {
       }
     } else if (e->tool == "benchmark_query") {
       const double before = s["timings_ms"].value("median", 0.0);
-      Json b = {{"query", str(e->arguments, "sql")}, {"evidence", "measured"}, {"before", before}, {"unit", "ms (median)"}};
+      Json b = {
+          {"query", str(e->arguments, "sql")}, {"evidence", "measured"}, {"before", before}, {"unit", "ms (median)"}};
       if (s.contains("after")) b["after"] = s["after"]["timings_ms"].value("median", 0.0);
       if (s.contains("median_speedup")) b["speedup"] = s["median_speedup"];
       benchmarks_.push_back(b);
       for (const auto& i : s.value("indexes_built", Json::array()))
-        add_index({.statement = str(i, "statement"),
-                   .tool = e->tool,
-                   .why = "built for real on the scratch database in " + ms_text(i.value("build_ms", 0.0)) +
-                          " (rolled back)",
-                   .evidence = "measured"});
+        add_index(
+            {.statement = str(i, "statement"),
+             .tool = e->tool,
+             .why = "built for real on the scratch database in " + ms_text(i.value("build_ms", 0.0)) + " (rolled back)",
+             .evidence = "measured"});
     } else if (s.contains("findings") && s["findings"].is_array()) {
       for (const auto& f : s["findings"]) {
         if (!f.is_object()) continue;
@@ -424,8 +428,8 @@ SessionReport ReportBuilder::render() const {
   for (const SessionEntry* e : ok_) {
     const Json& s = e->structured;
     if (e->tool == "explain_query") {
-      std::string line =
-          e->arguments.contains("sql") ? "`" + first_line(str(e->arguments, "sql")) + "`" : std::string("a pasted plan");
+      std::string line = e->arguments.contains("sql") ? "`" + first_line(str(e->arguments, "sql")) + "`"
+                                                      : std::string("a pasted plan");
       line += " (" + str(s, "mode") + ", " + str(s, "evidence") + ")";
       if (s.contains("plan_summary")) {
         const Json& p = s["plan_summary"];
@@ -485,8 +489,11 @@ SessionReport ReportBuilder::render() const {
       if (!i.why.empty()) note += ": " + first_line(i.why, 300);
       if (!i.evidence.empty()) note += " [" + i.evidence + "]";
       md += note + ".\n\n";
-      indexes.push_back(
-          {{"statement", i.statement + ";"}, {"tool", i.tool}, {"rule_id", i.rule_id}, {"why", i.why}, {"drop", i.drop}});
+      indexes.push_back({{"statement", i.statement + ";"},
+                         {"tool", i.tool},
+                         {"rule_id", i.rule_id},
+                         {"why", i.why},
+                         {"drop", i.drop}});
     }
   }
 
@@ -501,9 +508,12 @@ SessionReport ReportBuilder::render() const {
   for (const SessionEntry* e : ok_) {
     if (e->tool != "tune_pool") continue;
     const Json c = e->structured.value("config", Json::object());
-    if (c.contains("django_settings")) config += "Django `settings.py`:\n\n```python\n" + str(c["django_settings"], "text") + "\n```\n\n";
-    if (c.contains("generic_pool")) config += "Application pool:\n\n```\n" + str(c["generic_pool"], "text") + "\n```\n\n";
-    if (c.contains("pgbouncer_ini")) config += "`pgbouncer.ini`:\n\n```ini\n" + str(c["pgbouncer_ini"], "text") + "\n```\n\n";
+    if (c.contains("django_settings"))
+      config += "Django `settings.py`:\n\n```python\n" + str(c["django_settings"], "text") + "\n```\n\n";
+    if (c.contains("generic_pool"))
+      config += "Application pool:\n\n```\n" + str(c["generic_pool"], "text") + "\n```\n\n";
+    if (c.contains("pgbouncer_ini"))
+      config += "`pgbouncer.ini`:\n\n```ini\n" + str(c["pgbouncer_ini"], "text") + "\n```\n\n";
     if (c.contains("connection_strings")) {
       const Json& cs = c["connection_strings"];
       if (!str(cs, "pooled").empty()) config += "- Application (pooled): `" + str(cs, "pooled") + "`\n";
@@ -560,7 +570,8 @@ SessionReport ReportBuilder::render() const {
     const std::string query = "`" + first_line(b["query"], 60) + "`";
     if (b["evidence"] == "estimated") {
       bench += "| " + query + " | cost " + number(b["before"]) + " | cost " + number(b["after"]) + " | " +
-               number(b["before"].get<double>() / std::max(b["after"].get<double>(), 1e-9)) + "x | estimated (HypoPG) |\n";
+               number(b["before"].get<double>() / std::max(b["after"].get<double>(), 1e-9)) +
+               "x | estimated (HypoPG) |\n";
     } else if (b.contains("after")) {
       bench += "| " + query + " | " + number(b["before"], 3) + " ms | " + number(b["after"], 3) + " ms | " +
                number(b.value("speedup", 0.0)) + "x | measured (real index, rolled back) |\n";
@@ -569,15 +580,18 @@ SessionReport ReportBuilder::render() const {
     }
   }
   if (!bench.empty())
-    md += "\n## Before/after benchmark results\n\n| query | before | after | change | evidence |\n|---|---|---|---|---|\n" +
-          bench;
+    md +=
+        "\n## Before/after benchmark results\n\n| query | before | after | change | evidence "
+        "|\n|---|---|---|---|---|\n" +
+        bench;
 
   // The calls themselves, one line each (their results are above).
   if (!session.entries.empty()) {
     md += "\n## Calls\n\n";
     int step = 0;
     for (const auto& e : session.entries)
-      md += std::to_string(++step) + ". " + e.tool + " at " + utc(e.at) + (e.is_error ? " (failed: " + first_line(e.markdown, 160) + ")" : "") + "\n";
+      md += std::to_string(++step) + ". " + e.tool + " at " + utc(e.at) +
+            (e.is_error ? " (failed: " + first_line(e.markdown, 160) + ")" : "") + "\n";
   }
 
   Json used = Json::object();

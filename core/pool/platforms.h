@@ -34,8 +34,8 @@ struct ComputeSize {
 // A serverless platform's compute that resizes itself (Neon): the range it
 // may take, and when it suspends.
 struct Autoscaling {
-  double smallest_cu = 0;          // the smallest minimum a range may have
-  double largest_cu = 0;           // the largest maximum a range may have
+  double smallest_cu = 0;  // the smallest minimum a range may have
+  double largest_cu = 0;   // the largest maximum a range may have
   // max_connections is set when the compute starts (changing it needs a
   // restart), from the range's maximum.
   bool max_connections_from_max = true;

@@ -232,8 +232,9 @@ void autoscaling_advice(Reporter& report, const Sizing& z, const Platform& platf
   std::string floor_advice;
   if (z.littles_law_connections && *z.littles_law_connections > floor_bound) {
     const auto size = size_for(platform, *z.littles_law_connections, per_core, spindles);
-    floor_advice = "The " + std::to_string(*z.littles_law_connections) + " busy connections the traffic needs are above " +
-                   num(low) + " CU's core bound of " + std::to_string(floor_bound) +
+    floor_advice = "The " + std::to_string(*z.littles_law_connections) +
+                   " busy connections the traffic needs are above " + num(low) + " CU's core bound of " +
+                   std::to_string(floor_bound) +
                    ": a burst queues until autoscaling catches up, so raise the minimum to " +
                    (size ? size->name : num(high) + " CU") + ".";
   } else {
@@ -625,19 +626,19 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
   report.add(d.mode_rule_id, {{"reason", reason}, {"pooler", pooler_name(d)}}, "pool mode");
 
   if (fleet_overflows)
-    report.add("POOL_FLEET_EXCEEDS_SERVER",
-               {{"instances", std::to_string(app.autoscale_max_instances.value_or(app.instances.value_or(1)))},
-                {"fleet", std::to_string(*z.fleet_connections_at_max)},
-                {"arithmetic", step_arithmetic(z, "app_connections_at_max")},
-                {"usable", std::to_string(*z.server_usable_connections)},
-                {"pool", std::to_string(std::min(
-                             *z.server_usable_connections,
-                             z.core_bound ? std::max(*z.core_bound, z.littles_law_connections.value_or(0))
-                                          : *z.server_usable_connections))},
-                {"pooler", pooler_name(d)}},
-               "sizing",
-               {{"fleet_connections_at_max", *z.fleet_connections_at_max},
-                {"usable_connections", *z.server_usable_connections}});
+    report.add(
+        "POOL_FLEET_EXCEEDS_SERVER",
+        {{"instances", std::to_string(app.autoscale_max_instances.value_or(app.instances.value_or(1)))},
+         {"fleet", std::to_string(*z.fleet_connections_at_max)},
+         {"arithmetic", step_arithmetic(z, "app_connections_at_max")},
+         {"usable", std::to_string(*z.server_usable_connections)},
+         {"pool", std::to_string(std::min(*z.server_usable_connections,
+                                          z.core_bound ? std::max(*z.core_bound, z.littles_law_connections.value_or(0))
+                                                       : *z.server_usable_connections))},
+         {"pooler", pooler_name(d)}},
+        "sizing",
+        {{"fleet_connections_at_max", *z.fleet_connections_at_max},
+         {"usable_connections", *z.server_usable_connections}});
 
   // Step 5: the server-side pool: the core bound within the usable connections.
   if (z.server_usable_connections) {

@@ -49,8 +49,8 @@ TEST(SessionProcesses, CliCallsShareOneSessionThroughTheStateDirectory) {
   // Six processes at once record into the same session.
   std::string calls;
   for (int i = 0; i < 6; ++i)
-    calls += dbopt + " call explain_query '{\"plan\": \"" + kPlan + "\", \"session\": \"" + id +
-             "\"}' >/dev/null 2>&1 & ";
+    calls +=
+        dbopt + " call explain_query '{\"plan\": \"" + kPlan + "\", \"session\": \"" + id + "\"}' >/dev/null 2>&1 & ";
   output_of("{ " + calls + "wait; }");
 
   const Json report = Json::parse(output_of(dbopt + " call --json session_report '{\"session\": \"" + id + "\"}'"));

@@ -85,9 +85,9 @@ TEST(SessionStore, IdsThatAreNotOursNeverBecomePaths) {
   TemporaryDirectory dir;
   SessionStore store({.directory = dir.path / "sessions"});
   std::ofstream(dir.path / "secret.json") << R"({"id": "x", "entries": []})";
-  for (const std::string& id : std::vector<std::string>{"../secret", "s_../../secret",
-                                                        "s_0123456789abcdef0123456789ABCDEF", "", "s_",
-                                                        "s_" + std::string(32, '0') + "/x"}) {
+  for (const std::string& id :
+       std::vector<std::string>{"../secret", "s_../../secret", "s_0123456789abcdef0123456789ABCDEF", "", "s_",
+                                "s_" + std::string(32, '0') + "/x"}) {
     EXPECT_FALSE(SessionStore::valid_id(id)) << id;
     EXPECT_FALSE(store.exists(id)) << id;
     EXPECT_FALSE(store.snapshot(id)) << id;
