@@ -17,7 +17,19 @@
 
 namespace dbopt::server {
 
-App::App(Settings settings) : settings_(std::move(settings)) {
+namespace {
+
+// Sessions are files under the user's state directory unless the config names one.
+tools::SessionStoreOptions session_options(const SessionSettings& s) {
+  return {.directory = s.dir.empty() ? tools::default_session_directory() : std::filesystem::path(s.dir),
+          .max_sessions = static_cast<std::size_t>(s.max_sessions),
+          .max_entries = 500,
+          .max_bytes = static_cast<std::size_t>(s.max_bytes_per_session)};
+}
+
+}  // namespace
+
+App::App(Settings settings) : settings_(std::move(settings)), sessions_(session_options(settings_.sessions)) {
   if (settings_.prompts_dir.empty()) settings_.prompts_dir = DBOPT_PROMPTS_DIR;
   if (settings_.knowledge_dir.empty()) settings_.knowledge_dir = DBOPT_KNOWLEDGE_DIR;
   rules_ = knowledge::RuleBook::load_directory(settings_.knowledge_dir + "/rules");
@@ -133,8 +145,7 @@ void App::add_session_resources() {
                                  const auto snapshot = sessions_.snapshot(id);
                                  if (!snapshot)
                                    throw Error(ErrorCode::not_found, "Resource not found: dbopt://sessions/" + id,
-                                               "Start a session with start_session; sessions end when the server "
-                                               "restarts.");
+                                               "Start a session with start_session and use the id it returns.");
                                  return ResourceContent{"dbopt://sessions/" + id, "text/markdown",
                                                         tools::render_session_report(*snapshot).markdown};
                                },

@@ -33,11 +33,36 @@ bool looks_like_plan(const std::string& text) {
          text.find("\"Node Type\"") != std::string::npos || text.find("actual time=") != std::string::npos;
 }
 
+// A slash command, not a C-style comment opening pasted SQL.
+bool is_command(const std::string& text) {
+  return !text.empty() && (text[0] == '\\' || (text[0] == '/' && !text.starts_with("/*")));
+}
+
+// Adds one line to `pending` and returns the inputs it completes, in order. A
+// command is one line; SQL and plans end at ';' or an empty line, and a
+// command also ends a paste that lacked its ';' (it would swallow it).
+std::vector<std::string> complete_inputs(std::string& pending, const std::string& line) {
+  const std::string text = trim(line);
+  std::vector<std::string> out;
+  if (is_command(text)) {
+    if (!trim(pending).empty()) out.push_back(trim(pending));
+    pending.clear();
+    out.push_back(text);
+    return out;
+  }
+  pending += (pending.empty() ? "" : "\n") + line;
+  if (!text.empty() && text.back() != ';') return out;
+  if (!trim(pending).empty()) out.push_back(trim(pending));
+  pending.clear();
+  return out;
+}
+
 const char* kHelp = R"(Paste SQL (end it with ';' or an empty line), an EXPLAIN plan, or a log file path.
 Commands:
   /explain SQL        explain_query (plan, bottleneck, fix)      /analyze SQL   the same with EXPLAIN ANALYZE
-  /indexes SQL;SQL    suggest_indexes for these queries          /workload      suggest_indexes from pg_stat_statements
-  /nplusone PATH      detect_n_plus_one on a log file            /bench SQL     benchmark_query (10 runs)
+  /indexes [SQL;SQL]  suggest_indexes for these queries          /workload      suggest_indexes from pg_stat_statements
+  /nplusone PATH      detect_n_plus_one on a log file            /bench [SQL]   benchmark_query (10 runs)
+  (/indexes and /bench without SQL use the chat's last statement)
   /pool JSON          tune_pool with these arguments             /call TOOL JSON   any tool
   /report             the session report                         /file          create_perf_task (dry run) from the report
   /file!              create_perf_task for real (Linear)         /tasks [TEXT]  find_perf_tasks
@@ -87,8 +112,9 @@ void Chat::help() { out_ << kHelp; }
 bool Chat::handle(const std::string& raw) {
   const std::string input = trim(raw);
   if (input.empty()) return true;
-  if (input[0] != '/' && input[0] != '\\') {
+  if (!is_command(input)) {
     const Call call = classify(input);
+    if (call.arguments.contains("sql")) last_statement_ = call.arguments["sql"];
     out_ << "[" << call.tool << "]\n";
     run_tool(call.tool, call.arguments);
     return true;
@@ -96,6 +122,17 @@ bool Chat::handle(const std::string& raw) {
   auto [command, rest] = split_command(input.substr(1));
   auto sql_or_help = [&](const char* usage) {
     if (rest.empty()) out_ << "usage: " << usage << "\n";
+    return !rest.empty();
+  };
+  // SQL given to the command, else the chat's last statement.
+  auto sql_or_last = [&](const char* usage) {
+    if (rest.empty() && !last_statement_.empty()) {
+      rest = last_statement_;
+      out_ << "(the last statement: " << rest << ")\n";
+    } else if (!rest.empty()) {
+      last_statement_ = rest;
+    }
+    if (rest.empty()) out_ << "usage: " << usage << " (or paste a statement first)\n";
     return !rest.empty();
   };
   if (command == "quit" || command == "q" || command == "exit") return false;
@@ -116,13 +153,13 @@ bool Chat::handle(const std::string& raw) {
       out_ << "Using database " << database_ << ".\n";
     }
   } else if (command == "explain" || command == "analyze") {
-    if (sql_or_help("/explain SQL")) {
+    if (sql_or_last("/explain SQL")) {
       Json args = {{"sql", rest}};
       if (command == "analyze") args["analyze"] = true;
       run_tool("explain_query", args);
     }
   } else if (command == "indexes") {
-    if (sql_or_help("/indexes SQL; SQL; ...")) {
+    if (sql_or_last("/indexes SQL; SQL; ...")) {
       Json queries = Json::array();
       try {
         for (const auto& statement : sql::split_statements(rest)) queries.push_back({{"sql", statement.text}});
@@ -138,7 +175,7 @@ bool Chat::handle(const std::string& raw) {
   } else if (command == "nplusone") {
     if (sql_or_help("/nplusone PATH")) run_tool("detect_n_plus_one", {{"log_path", rest}});
   } else if (command == "bench") {
-    if (sql_or_help("/bench SQL")) run_tool("benchmark_query", {{"sql", rest}});
+    if (sql_or_last("/bench SQL")) run_tool("benchmark_query", {{"sql", rest}});
   } else if (command == "pool" || command == "call") {
     std::string tool = "tune_pool", json = rest;
     if (command == "call") std::tie(tool, json) = split_command(rest);
@@ -169,20 +206,16 @@ int Chat::run(bool interactive, std::istream& in) {
     const std::string history = home ? std::string(home) + "/.dbopt_history" : "";
     if (!history.empty()) read_history(history.c_str());
     std::string pending;
-    for (;;) {
+    bool go_on = true;
+    while (go_on) {
       char* line = readline(pending.empty() ? "dbopt> " : "   ...> ");
       if (!line) break;  // Ctrl-D
       const std::string text = line;
       std::free(line);
-      // A command is one line; SQL and plans run at ';' or at an empty line.
-      const bool command = pending.empty() && !trim(text).empty() && (trim(text)[0] == '/' || trim(text)[0] == '\\');
-      pending += (pending.empty() ? "" : "\n") + text;
-      if (!command && !trim(text).empty() && trim(text).back() != ';') continue;
-      const std::string input = trim(pending);
-      pending.clear();
-      if (input.empty()) continue;
-      add_history(input.c_str());
-      if (!handle(input)) break;
+      for (const std::string& input : complete_inputs(pending, text)) {
+        add_history(input.c_str());
+        if (!(go_on = handle(input))) break;
+      }
     }
     if (!history.empty()) write_history(history.c_str());
     return 0;
@@ -191,12 +224,9 @@ int Chat::run(bool interactive, std::istream& in) {
   std::string pending, line;
   bool go_on = true;
   while (go_on && std::getline(in, line)) {
-    const std::string text = trim(line);
-    const bool command = pending.empty() && !text.empty() && (text[0] == '/' || text[0] == '\\');
-    pending += (pending.empty() ? "" : "\n") + line;
-    if (!command && !text.empty() && text.back() != ';') continue;
-    go_on = handle(pending);
-    pending.clear();
+    for (const std::string& input : complete_inputs(pending, line)) {
+      if (!(go_on = handle(input))) break;
+    }
   }
   if (go_on && !trim(pending).empty()) handle(pending);
   return failed_ ? 1 : 0;

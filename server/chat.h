@@ -1,7 +1,7 @@
 // `dbopt chat`: the optimization workflow in a terminal, on the same engine
 // (App::call_tool) as MCP and REST, for people without an MCP client.
 //
-// Paste SQL (ends at a line ending in ';' or an empty line), an EXPLAIN plan,
+// Paste SQL (ends at a line ending in ';', an empty line or the next slash command), an EXPLAIN plan,
 // or the path of a query log, and it runs the right tool; slash commands run
 // each tool, show the session report and file the task. Every call joins one
 // optimization session, so /report holds what this chat measured. On a
@@ -44,8 +44,9 @@ class Chat {
   App& app_;
   std::ostream& out_;
   std::string session_;
-  std::string database_;  // "" = the default database
-  bool failed_ = false;   // a tool answered isError (the exit code of a scripted chat)
+  std::string database_;        // "" = the default database
+  std::string last_statement_;  // the last SQL the chat ran: /indexes and /bench without SQL use it
+  bool failed_ = false;         // a tool answered isError (the exit code of a scripted chat)
 };
 
 }  // namespace dbopt::server

@@ -72,6 +72,15 @@ const Json& config_schema() {
         },
         "additionalProperties": false
       },
+      "sessions": {
+        "type": "object",
+        "properties": {
+          "dir": {"type": "string", "minLength": 1},
+          "max_sessions": {"type": "integer", "minimum": 1},
+          "max_bytes_per_session": {"type": "integer", "minimum": 4096}
+        },
+        "additionalProperties": false
+      },
       "log_level": {"type": "string", "enum": ["trace", "debug", "info", "warn", "error", "off"]},
       "prompts_dir": {"type": "string"},
       "knowledge_dir": {"type": "string"}
@@ -152,6 +161,10 @@ void apply_file(const std::string& path, Settings& s) {
   take(linear, "oauth_token", s.linear.oauth_token);
   take(linear, "team_key", s.linear.team_key);
   take(linear, "allow_create_label", s.linear.allow_create_label);
+  const Json sessions = config.value("sessions", Json::object());
+  take(sessions, "dir", s.sessions.dir);
+  take(sessions, "max_sessions", s.sessions.max_sessions);
+  take(sessions, "max_bytes_per_session", s.sessions.max_bytes_per_session);
 }
 
 void apply_environment(const Environment& env, Settings& s) {
@@ -181,6 +194,7 @@ void apply_environment(const Environment& env, Settings& s) {
   if (auto v = get("LINEAR_API_URL")) s.linear.endpoint = *v;
   if (auto v = get("DBOPT_PROMPTS_DIR")) s.prompts_dir = *v;
   if (auto v = get("DBOPT_KNOWLEDGE_DIR")) s.knowledge_dir = *v;
+  if (auto v = get("DBOPT_SESSIONS_DIR")) s.sessions.dir = *v;
 }
 
 }  // namespace

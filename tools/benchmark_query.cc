@@ -78,17 +78,31 @@ Json measure(const Runner& runner, const std::string& phase, int runs, int warmu
                     {"temp_read", plan.root.buffers.temp_read},
                     {"temp_written", plan.root.buffers.temp_written}};
   std::vector<std::string> scans;
+  std::int64_t workers_planned = 0, workers_launched = 0;
   std::vector<const plan::PlanNode*> pending{&plan.root};
   while (!pending.empty()) {
     const plan::PlanNode* node = pending.back();
     pending.pop_back();
+    workers_planned += node->workers_planned.value_or(0);
+    workers_launched += node->workers_launched.value_or(0);
     if (node->relation_name || node->index_name)
       scans.push_back(node->node_type + (node->index_name ? " using " + *node->index_name : "") +
                       (node->relation_name ? " on " + *node->relation_name : ""));
     for (const auto& child : node->children) pending.push_back(&child);
   }
   out["plan_scans"] = scans;
+  out["parallel_workers"] = {{"planned", workers_planned}, {"launched", workers_launched}};
   return out;
+}
+
+// Parallel query is what the application gets outside a cursor; the timed
+// runs are plain executions (no cursor), so a parallel plan runs as one.
+std::string parallel_text(const Json& m) {
+  const Json& p = m["parallel_workers"];
+  const auto planned = p["planned"].get<long long>(), launched = p["launched"].get<long long>();
+  if (planned == 0) return "serial plan";
+  return "parallel plan, " + std::to_string(launched) + " of " + std::to_string(planned) + " workers launched" +
+         (launched < planned ? " (max_parallel_workers was exhausted: timings vary with the server's load)" : "");
 }
 
 std::string timings_row(const std::string& label, const Json& m) {
@@ -135,7 +149,7 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
     out.update(m);
     md += std::to_string(runs) + " timed runs after " + std::to_string(warmup) +
           " warm-up. Measured in the database (read-only transaction, rolled back).\n\n" + table_head +
-          timings_row("this query", m) + "\nPlan: " + scans_text(m) + "\n";
+          timings_row("this query", m) + "\nPlan: " + scans_text(m) + " (" + parallel_text(m) + ")\n";
     return result;
   }
 
@@ -179,7 +193,8 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
         "remains).\n\n" +
         table_head + timings_row("before", before) + timings_row("after", after) +
         "\n**Median: " + ms(before["timings_ms"]["median"]) + " ms → " + ms(after["timings_ms"]["median"]) + " ms (" +
-        factor + ").**\n\nPlan before: " + scans_text(before) + "\nPlan after: " + scans_text(after) +
+        factor + ").**\n\nPlan before: " + scans_text(before) + " (" + parallel_text(before) +
+        ")\nPlan after: " + scans_text(after) + " (" + parallel_text(after) + ")" +
         "\n\n| index | table | build | size | lock held |\n|---|---|---|---|---|\n";
   for (const auto& b : built)
     md += "| `" + b["index_name"].get<std::string>() + "` | " + b["table"].get<std::string>() + " | " +
@@ -235,9 +250,11 @@ Tool make_benchmark_query_tool() {
       "samples_ms": {"type": "array", "items": {"type": "number"}},
       "buffers": {"type": "object", "properties": {"shared_hit": {"type": "integer"}, "shared_read": {"type": "integer"},
         "temp_read": {"type": "integer"}, "temp_written": {"type": "integer"}}},
-      "plan_scans": {"type": "array", "items": {"type": "string"}}
+      "plan_scans": {"type": "array", "items": {"type": "string"}},
+      "parallel_workers": {"type": "object", "description": "Gather workers of the measured plan (EXPLAIN ANALYZE): the runs execute the statement as the application does, not through a cursor, so parallel plans stay parallel.",
+        "properties": {"planned": {"type": "integer"}, "launched": {"type": "integer"}}, "required": ["planned", "launched"]}
     },
-    "required": ["rows", "timings_ms", "samples_ms", "buffers", "plan_scans"]
+    "required": ["rows", "timings_ms", "samples_ms", "buffers", "plan_scans", "parallel_workers"]
   })json");
   tool.output_schema = measurement;
   tool.output_schema["properties"]["database"] = {{"type", "string"}};

@@ -253,7 +253,7 @@ Json with_session_findings(const Json& args, ToolContext& ctx) {
   const auto snapshot = ctx.sessions ? ctx.sessions->snapshot(id) : std::nullopt;
   if (!snapshot)
     throw Error(ErrorCode::invalid_argument, "Unknown session '" + id + "'.",
-                "Start one with start_session and pass its id; sessions end when the server restarts.");
+                "Start one with start_session and pass its id.");
   Json out = args;
   out.erase("session");
   if (!out.contains("title") && !snapshot->title.empty()) out["title"] = snapshot->title;

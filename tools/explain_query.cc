@@ -274,6 +274,41 @@ bool scans_index(const AnalysedPlan& p, const std::string& index_name) {
 // The executor hands EXPLAIN's JSON back as PostgreSQL printed it.
 AnalysedPlan read_server_plan(const std::string& json) { return explain::analyse_plan(plan::parse_explain_json(json)); }
 
+void collect_scanned_tables(const plan::PlanNode& node, std::vector<std::string>& out) {
+  if (node.node_type == "Seq Scan" && node.filter && node.relation_name) {
+    const std::string name = node.schema ? *node.schema + "." + *node.relation_name : *node.relation_name;
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  }
+  for (const auto& child : node.children) collect_scanned_tables(child, out);
+}
+
+// The catalog's size (reltuples, relpages) of the tables the plan scans with
+// a filter: what an estimated plan's row counts are compared with.
+rules::TableSizes read_table_sizes(const pg::SafeExecutor& executor, const std::string& database,
+                                   const plan::Plan& plan, const CancellationToken& cancel) {
+  std::vector<std::string> tables;
+  collect_scanned_tables(plan.root, tables);
+  rules::TableSizes sizes;
+  for (const auto& table : tables) {
+    const pg::QueryResult result =
+        executor.run(database, "SELECT reltuples::float8, relpages::float8 FROM pg_class WHERE oid = to_regclass($1)",
+                     {.cancel = &cancel, .max_rows = 1, .params = {table}});
+    if (result.rows.empty() || !result.rows[0][0] || !result.rows[0][1]) continue;
+    const double rows = std::stod(*result.rows[0][0]);
+    if (rows >= 0) sizes[table] = {.rows = rows, .pages = std::stod(*result.rows[0][1])};  // -1: never analysed
+  }
+  return sizes;
+}
+
+// EXPLAIN's Settings section lists planner settings only; whether I/O timing
+// is on decides what the I/O advice says, so it is read from the server.
+void add_io_timing_setting(const pg::SafeExecutor& executor, const std::string& database, plan::Plan& plan,
+                           const CancellationToken& cancel) {
+  if (plan.settings.contains("track_io_timing")) return;
+  const pg::QueryResult result = executor.run(database, "SHOW track_io_timing", {.cancel = &cancel, .max_rows = 1});
+  if (!result.rows.empty() && result.rows[0][0]) plan.settings["track_io_timing"] = *result.rows[0][0];
+}
+
 ToolResult run_explain(const Json& args, ToolContext& ctx) {
   const Request r = read_request(args);
   ctx.progress(0, kStages, "parse");
@@ -374,6 +409,7 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
   ctx.progress(1, kStages, report.mode == Mode::pasted_plan || report.mode == Mode::text_only ? "read" : "explain");
   std::optional<AnalysedPlan> analysed;
   std::optional<explain::HypotheticalComparison> comparison;
+  rules::TableSizes table_sizes;  // live EXPLAIN without ANALYZE
   if (pasted) {
     analysed = explain::analyse_plan(std::move(*pasted));
   } else if (report.mode == Mode::live_explain || report.mode == Mode::live_explain_analyze) {
@@ -381,7 +417,16 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
     const pg::ExplainOptions options{
         .analyze = r.analyze, .buffers = r.analyze && r.buffers, .settings = true, .generic_plan = report.generic_plan};
     const pg::RunOptions run{.allow_analyze_write = r.analyze_writes, .cancel = &ctx.cancel, .params = bound_values};
-    analysed = read_server_plan(database_call([&] { return executor.explain(r.database, sql_to_run, options, run); }));
+    plan::Plan server_plan =
+        plan::parse_explain_json(database_call([&] { return executor.explain(r.database, sql_to_run, options, run); }));
+    database_call([&] {
+      if (r.analyze) {
+        add_io_timing_setting(executor, r.database, server_plan, ctx.cancel);
+      } else {
+        table_sizes = read_table_sizes(executor, r.database, server_plan, ctx.cancel);
+      }
+    });
+    analysed = explain::analyse_plan(std::move(server_plan));
   } else if (report.mode == Mode::hypothetical_indexes) {
     std::optional<pg::HypotheticalIndexSession> session;
     database_call([&] { session.emplace(*ctx.databases, r.database, &ctx.cancel); });
@@ -408,7 +453,8 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
   ctx.progress(2, kStages, "analyse");
   if (analysed) report.plan = &*analysed;
   if (comparison) report.plan = &comparison->before;
-  if (report.plan) report.findings = rules::check_plan(*report.plan->plan, report.plan->metrics, *ctx.rules);
+  if (report.plan)
+    report.findings = rules::check_plan(*report.plan->plan, report.plan->metrics, *ctx.rules, table_sizes);
 
   std::optional<sql::QueryModel> logged_query;  // auto_explain's JSON carries the query text
   if (!query && report.plan && report.plan->plan->query_text) {

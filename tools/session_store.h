@@ -4,18 +4,26 @@
 // write-up. The id is an ordinary tool argument, so sessions work the same for
 // stateless (2026-07-28) and session-based MCP clients, REST and the CLI.
 //
-// In memory, per server process: at most max_sessions sessions (the least
-// recently used goes first) of at most max_entries calls each (the oldest
-// calls after the first go first). Thread-safe.
+// Sessions are files, one JSON document per session in `directory`
+// (default_session_directory(): the user's state directory), so a session
+// started by one `dbopt call` is there for the next process and survives a
+// server restart. Every change is written to a temporary file and renamed
+// over the old one (readers never see half a file) under an exclusive
+// flock() on the directory's lock file (concurrent writers, in this process
+// or in others, do not lose each other's calls). Bounds: at most
+// max_sessions sessions (creating one more removes the least recently used),
+// at most max_entries calls each (the oldest calls after the first go
+// first), at most max_bytes per session file (a call that would go beyond is
+// refused with Error(invalid_argument) naming the limit). Ids are "s_" and
+// 32 hex digits; anything else is never turned into a path. Thread-safe and
+// process-safe.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
-#include <list>
-#include <mutex>
+#include <filesystem>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,28 +47,45 @@ struct SessionSnapshot {
   std::size_t dropped_entries = 0;    // calls forgotten because of max_entries
 };
 
+struct SessionStoreOptions {
+  // Empty: a private temporary directory, removed with the store (tests,
+  // or a machine without a state directory).
+  std::filesystem::path directory;
+  std::size_t max_sessions = 1000;
+  std::size_t max_entries = 500;
+  std::size_t max_bytes = 16 * 1024 * 1024;
+};
+
+// $XDG_STATE_HOME/dbopt/sessions, else ~/.local/state/dbopt/sessions; empty
+// when neither variable is set.
+std::filesystem::path default_session_directory();
+
 class SessionStore {
  public:
-  explicit SessionStore(std::size_t max_sessions = 1000, std::size_t max_entries = 500);
+  // Throws Error(unavailable) when the directory cannot be created.
+  explicit SessionStore(SessionStoreOptions options = {});
+  ~SessionStore();
+  SessionStore(const SessionStore&) = delete;
+  SessionStore& operator=(const SessionStore&) = delete;
+
+  // "s_" and 32 lower-case hex digits, as create() makes them.
+  static bool valid_id(const std::string& id);
 
   std::string create(std::string title);  // returns the new id
   bool exists(const std::string& id) const;
-  // Returns false when the session does not exist (any more).
+  // Returns false when the session does not exist (any more); throws
+  // Error(invalid_argument) when the call would take it past max_bytes.
   bool record(const std::string& id, SessionEntry entry);
   std::optional<SessionSnapshot> snapshot(const std::string& id) const;
   std::vector<std::string> ids() const;  // most recently used first
+  const std::filesystem::path& directory() const { return options_.directory; }
 
  private:
-  struct Session {
-    SessionSnapshot data;
-    std::list<std::string>::iterator recency;
-  };
-  void touch(Session& session) const;
+  std::filesystem::path path_of(const std::string& id) const;
+  void write(const SessionSnapshot& session) const;
 
-  const std::size_t max_sessions_, max_entries_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Session> sessions_;
-  mutable std::list<std::string> recency_;  // front: most recently used
+  SessionStoreOptions options_;
+  bool owns_directory_ = false;
 };
 
 }  // namespace dbopt::tools

@@ -25,7 +25,8 @@ Tool make_start_session_tool() {
       "Starts an optimization session and returns its id. Pass the id as `session` to every other dbopt tool call "
       "of the workflow (explain_query, suggest_indexes, benchmark_query, ...): their results are collected, and "
       "session_report turns them into the write-up (analysis, plan, indexes, ORM changes, configuration, "
-      "benchmarks, monitoring queries). Sessions live in the server's memory until it restarts.";
+      "benchmarks, monitoring queries). Sessions are kept as files in dbopt's state directory, so separate `dbopt "
+      "call` processes and server restarts share them.";
   tool.input_schema = Json::parse(R"json({
     "type": "object",
     "properties": {
@@ -78,7 +79,8 @@ Tool make_session_report_tool() {
     const auto snapshot = sessions_of(ctx).snapshot(id);
     if (!snapshot)
       throw Error(ErrorCode::not_found, "Unknown session '" + id + "'.",
-                  "Sessions live in the server's memory and end when it restarts; start one with start_session.");
+                  "Start one with start_session and pass the id it returns (sessions of another machine or "
+                  "another sessions.dir are not visible here).");
     SessionReport report = render_session_report(*snapshot);
     return ToolResult{.structured = std::move(report.structured), .markdown = std::move(report.markdown)};
   };

@@ -98,10 +98,16 @@ ToolResult ToolRegistry::call(const std::string& name, const Json& arguments, To
   std::string session;
   if (tool->records_in_session && args.contains("session")) {
     session = args["session"];
+    if (!SessionStore::valid_id(session))
+      return ToolResult::error("`session`: '" + session.substr(0, 80) +
+                                   "' is not a session id. Ids are s_ and 32 hex digits, as start_session returns "
+                                   "them; pass that id, or drop `session`.",
+                               ErrorCode::invalid_argument);
     if (!context.sessions || !context.sessions->exists(session))
       return ToolResult::error("Unknown session '" + session +
-                                   "': sessions live in this server's memory and end when it restarts. Start one "
-                                   "with start_session and pass its id, or drop `session`.",
+                                   "': no such session in this dbopt's session directory (another machine, another "
+                                   "sessions.dir, or removed as the least recently used). Start one with "
+                                   "start_session and pass its id, or drop `session`.",
                                ErrorCode::invalid_argument);
   }
   Json handler_args = args;
@@ -109,12 +115,16 @@ ToolResult ToolRegistry::call(const std::string& name, const Json& arguments, To
   ToolResult result = run_handler(*tool, handler_args, context);
   if (!session.empty()) {
     handler_args.erase("session");
-    context.sessions->record(session, {.tool = name,
-                                       .arguments = handler_args,
-                                       .structured = result.structured,
-                                       .markdown = result.markdown,
-                                       .is_error = result.is_error,
-                                       .at = {}});
+    try {
+      context.sessions->record(session, {.tool = name,
+                                         .arguments = handler_args,
+                                         .structured = result.structured,
+                                         .markdown = result.markdown,
+                                         .is_error = result.is_error,
+                                         .at = {}});
+    } catch (const Error& e) {
+      return ToolResult::error(e.describe(), e.code());
+    }
   }
   return result;
 }

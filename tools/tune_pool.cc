@@ -63,6 +63,9 @@ pool::PoolInputs read_inputs(const Json& args) {
   take(server, "compute_size", in.server.compute_size);
   take(server, "work_mem_mb", in.server.work_mem_mb);
   take(server, "pgbouncer_version", in.server.pgbouncer_version);
+  take(server, "autoscaling_min_cu", in.server.autoscaling_min_cu);
+  take(server, "autoscaling_max_cu", in.server.autoscaling_max_cu);
+  take(server, "scale_to_zero", in.server.scale_to_zero);
   return in;
 }
 
@@ -464,7 +467,10 @@ Tool make_tune_pool_tool() {
           "compute_size": {"type": "string", "description": "Platform size name: Supabase 'Small', 'XL'; Neon '2 CU'."},
           "workload": {"type": "string", "enum": ["web", "oltp", "dw", "desktop", "mixed"], "description": "pgtune's workload type; default web."},
           "work_mem_mb": {"type": "number", "exclusiveMinimum": 0, "description": "The current work_mem (MB), checked against memory."},
-          "pgbouncer_version": {"type": "string", "description": "e.g. \"1.21\": 1.21+ tracks protocol prepared statements."}
+          "pgbouncer_version": {"type": "string", "description": "e.g. \"1.21\": 1.21+ tracks protocol prepared statements."},
+          "autoscaling_min_cu": {"type": "number", "exclusiveMinimum": 0, "description": "Neon: the autoscaling minimum in compute units (e.g. 0.5)."},
+          "autoscaling_max_cu": {"type": "number", "exclusiveMinimum": 0, "description": "Neon: the autoscaling maximum in compute units (e.g. 4)."},
+          "scale_to_zero": {"type": "boolean", "description": "Neon: whether the compute suspends when idle (Neon's default: on, after 5 minutes)."}
         },
         "additionalProperties": false
       },

@@ -48,12 +48,20 @@ struct LinearSettings {
   bool allow_create_label = false;
 };
 
+// Optimization sessions (tools/session_store.h): files, so they outlive a process.
+struct SessionSettings {
+  std::string dir;  // empty: $XDG_STATE_HOME/dbopt/sessions, else ~/.local/state/dbopt/sessions
+  int max_sessions = 1000;
+  long long max_bytes_per_session = 16LL * 1024 * 1024;
+};
+
 struct Settings {
   std::vector<DatabaseSettings> databases;
   std::string default_database = "default";
   HttpSettings http;
   LimitSettings limits;
   LinearSettings linear;
+  SessionSettings sessions;
   std::string log_level = "info";
   std::string prompts_dir;    // MCP prompt templates (prompts/)
   std::string knowledge_dir;  // rule files (knowledge/)

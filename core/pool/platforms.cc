@@ -28,6 +28,7 @@ const std::set<std::string> kPlatformKeys{"name",
                                           "max_connections_percent_default",
                                           "sizes",
                                           "memory_tiers",
+                                          "autoscaling",
                                           "source"};
 const std::set<std::string> kSizeKeys{"name",      "max_connections", "pooler_max_clients", "vcpus",
                                       "memory_gb", "compute_units",   "and_above"};
@@ -252,6 +253,25 @@ PlatformTable PlatformTable::load_text(std::string_view yaml, std::string_view s
         p.memory_tiers.push_back({r.number(t["min_memory_gb"], where + ".min_memory_gb", false),
                                   r.integer(t["max_connections"], where + ".max_connections")});
       }
+    }
+    if (const auto a = node["autoscaling"]) {
+      const std::string at = where + ".autoscaling";
+      r.keys(a,
+             {"smallest_cu", "largest_cu", "max_connections_from", "scale_to_zero_after_s", "cold_start_ms",
+              "hours_per_month"},
+             at);
+      Autoscaling scaling;
+      scaling.smallest_cu = r.number(a["smallest_cu"], at + ".smallest_cu");
+      scaling.largest_cu = r.number(a["largest_cu"], at + ".largest_cu");
+      if (a["max_connections_from"]) {
+        const std::string from = a["max_connections_from"].Scalar();
+        if (from != "max" && from != "min") r.fail(a, at, "max_connections_from must be 'min' or 'max'");
+        scaling.max_connections_from_max = from == "max";
+      }
+      scaling.scale_to_zero_after_s = r.integer(a["scale_to_zero_after_s"], at + ".scale_to_zero_after_s", false);
+      scaling.cold_start_ms = r.integer(a["cold_start_ms"], at + ".cold_start_ms", false);
+      if (a["hours_per_month"]) scaling.hours_per_month = r.number(a["hours_per_month"], at + ".hours_per_month");
+      p.autoscaling = scaling;
     }
     table.platforms_.push_back(std::move(p));
   }

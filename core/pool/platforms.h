@@ -31,6 +31,19 @@ struct ComputeSize {
   bool and_above = false;               // "9+ CU": this row covers every larger size
 };
 
+// A serverless platform's compute that resizes itself (Neon): the range it
+// may take, and when it suspends.
+struct Autoscaling {
+  double smallest_cu = 0;  // the smallest minimum a range may have
+  double largest_cu = 0;   // the largest maximum a range may have
+  // max_connections is set when the compute starts (changing it needs a
+  // restart), from the range's maximum.
+  bool max_connections_from_max = true;
+  int scale_to_zero_after_s = 0;  // idle time before the compute suspends (0: never)
+  int cold_start_ms = 0;          // the first connection's wait while it resumes
+  double hours_per_month = 730;   // for CU-hours per month
+};
+
 struct MemoryTier {
   double min_memory_gb = 0;
   int max_connections = 0;
@@ -50,6 +63,7 @@ struct Platform {
   std::optional<int> max_connections_percent_default;  // RDS Proxy
   std::vector<ComputeSize> sizes;
   std::vector<MemoryTier> memory_tiers;
+  std::optional<Autoscaling> autoscaling;
   std::string source;  // where the numbers come from
 
   // The size named `name` (case and spaces ignored: "small", "2 cu", "2CU",

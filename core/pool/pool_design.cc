@@ -76,6 +76,8 @@ void validate(const PoolInputs& in) {
   require_non_negative(as_double(s.superuser_reserved_connections), "server.superuser_reserved_connections");
   require_non_negative(as_double(s.effective_spindles), "server.effective_spindles");
   require_positive(s.work_mem_mb, "server.work_mem_mb", "Give SHOW work_mem in MB, e.g. 4.");
+  require_positive(s.autoscaling_min_cu, "server.autoscaling_min_cu", "Give the autoscaling minimum in CU, e.g. 0.5.");
+  require_positive(s.autoscaling_max_cu, "server.autoscaling_max_cu", "Give the autoscaling maximum in CU, e.g. 4.");
   if (a.instances && a.autoscale_max_instances && *a.autoscale_max_instances < *a.instances)
     bad("app.autoscale_max_instances",
         "(" + std::to_string(*a.autoscale_max_instances) + ") is below `app.instances` (" +
@@ -171,6 +173,109 @@ std::string step_arithmetic(const Sizing& z, const std::string& id) {
 
 }  // namespace
 
+namespace {
+
+// The smallest compute size of the platform whose core bound covers `needed`.
+std::optional<ComputeSize> size_for(const Platform& platform, int needed, double per_core, double spindles) {
+  for (const auto& size : platform.sizes)
+    if (size.vcpus && ceil_int(*size.vcpus * per_core + spindles) >= needed) return size;
+  return std::nullopt;
+}
+
+// Little's law asks for more busy connections than the cores serve: the pool
+// covers the demand, and the way out is a bigger server or faster queries,
+// each with its number.
+void demand_exceeds_cores(Reporter& report, const Sizing& z, const AppSide& app, const Platform& platform,
+                          bool autoscaling, std::optional<int> pool) {
+  const double per_core = report.threshold("POOL_CORE_BOUND", "connections_per_core");
+  const double spindles = report.threshold("POOL_CORE_BOUND", "default_effective_spindles");
+  const double headroom = report.threshold("POOL_LITTLE_LAW", "headroom_factor");
+  const int needed = *z.littles_law_connections;
+  const double rate = *app.request_rate_per_s;
+  const double db_time_ms = app.db_time_per_request_ms.value_or(app.p95_db_time_ms.value_or(0));
+  // The database time per request at which the core bound carries this traffic.
+  const double fitting_ms = 1000.0 * *z.core_bound / (rate * headroom);
+  const int cores_needed = std::max(1, ceil_int((needed - spindles) / per_core));
+  std::string bigger = "a server with at least " + std::to_string(cores_needed) + " cores";
+  if (const auto size = size_for(platform, needed, per_core, spindles))
+    bigger = std::string(autoscaling ? "an autoscaling minimum of " : "") + platform.name + " " + size->name + " (" +
+             num(*size->vcpus) + " vCPUs, core bound " + std::to_string(ceil_int(*size->vcpus * per_core + spindles)) +
+             ")";
+  report.add("POOL_DEMAND_EXCEEDS_CORES",
+             {{"needed", std::to_string(needed)},
+              {"core_bound", std::to_string(*z.core_bound)},
+              {"pool", pool ? std::to_string(*pool) : std::to_string(needed)},
+              {"per_core", num(per_core)},
+              {"bigger", bigger},
+              {"rate", num(rate)},
+              {"db_time", num(db_time_ms)},
+              {"fitting_db_time", num(fitting_ms)}},
+             "sizing",
+             {{"needed_connections", needed},
+              {"core_bound", *z.core_bound},
+              {"cores_needed", cores_needed},
+              {"fitting_db_time_ms", fitting_ms}});
+}
+
+// Autoscaling and scale to zero (Neon): what the range means for the
+// connection limit, the cores, the pool and the bill.
+void autoscaling_advice(Reporter& report, const Sizing& z, const Platform& platform, const ComputeSize& floor,
+                        const ComputeSize& ceiling, const ServerSide& server) {
+  const Autoscaling& a = *platform.autoscaling;
+  const double per_core = report.threshold("POOL_CORE_BOUND", "connections_per_core");
+  const double spindles = report.threshold("POOL_CORE_BOUND", "default_effective_spindles");
+  const double low = floor.compute_units.value_or(0), high = ceiling.compute_units.value_or(0);
+  const int floor_bound = ceil_int(floor.vcpus.value_or(0) * per_core + spindles);
+  const int ceiling_bound = ceil_int(ceiling.vcpus.value_or(0) * per_core + spindles);
+  const ComputeSize& limit_size = a.max_connections_from_max ? ceiling : floor;
+  const bool to_zero = server.scale_to_zero.value_or(a.scale_to_zero_after_s > 0);
+  std::string floor_advice;
+  if (z.littles_law_connections && *z.littles_law_connections > floor_bound) {
+    const auto size = size_for(platform, *z.littles_law_connections, per_core, spindles);
+    floor_advice = "The " + std::to_string(*z.littles_law_connections) +
+                   " busy connections the traffic needs are above " + num(low) + " CU's core bound of " +
+                   std::to_string(floor_bound) +
+                   ": a burst queues until autoscaling catches up, so raise the minimum to " +
+                   (size ? size->name : num(high) + " CU") + ".";
+  } else {
+    floor_advice = "The minimum's core bound (" + std::to_string(floor_bound) +
+                   ") covers the busy connections the traffic needs, so the floor serves a burst while the compute "
+                   "scales up.";
+  }
+  std::string zero_advice =
+      to_zero ? "Scale to zero is on: after " + std::to_string(a.scale_to_zero_after_s) +
+                    " s without active queries the compute suspends, and the next connection waits about " +
+                    std::to_string(a.cold_start_ms) +
+                    " ms while it resumes (then reads a cold cache). Set the app's connect timeout well above that "
+                    "(connect_timeout=10), do not run keep-alive queries from the pool (they keep the compute awake "
+                    "and billed), and turn scale to zero off for a production database that is never idle for " +
+                    std::to_string(a.scale_to_zero_after_s / 60) + " minutes (the cold start would only hit users)."
+              : "Scale to zero is off: the compute is billed every hour, at least at the minimum size.";
+  report.add("POOL_AUTOSCALING",
+             {{"platform", platform.name},
+              {"low", num(low)},
+              {"high", num(high)},
+              {"max_connections", std::to_string(limit_size.max_connections)},
+              {"limit_end", a.max_connections_from_max ? "maximum" : "minimum"},
+              {"floor_bound", std::to_string(floor_bound)},
+              {"ceiling_bound", std::to_string(ceiling_bound)},
+              {"floor_cu_hours", num(low * a.hours_per_month)},
+              {"ceiling_cu_hours", num(high * a.hours_per_month)},
+              {"floor_advice", floor_advice},
+              {"zero_advice", zero_advice}},
+             "autoscaling",
+             {{"min_cu", low},
+              {"max_cu", high},
+              {"max_connections", limit_size.max_connections},
+              {"min_cu_core_bound", floor_bound},
+              {"max_cu_core_bound", ceiling_bound},
+              {"min_cu_hours_per_month", low * a.hours_per_month},
+              {"max_cu_hours_per_month", high * a.hours_per_month},
+              {"cold_start_ms", to_zero ? a.cold_start_ms : 0}});
+}
+
+}  // namespace
+
 const char* to_string(PoolMode mode) { return mode == PoolMode::transaction ? "transaction" : "session"; }
 
 std::vector<std::string> pool_rule_ids() {
@@ -182,6 +287,7 @@ std::vector<std::string> pool_rule_ids() {
           "POOL_FLEET_EXCEEDS_SERVER",
           "POOL_DEMAND_EXCEEDS_CORES",
           "POOL_DEMAND_EXCEEDS_SERVER",
+          "POOL_AUTOSCALING",
           "POOL_POOLER_CLIENT_LIMIT",
           "POOL_PGBOUNCER_SIZING",
           "POOL_MODE_TRANSACTION",
@@ -234,9 +340,30 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
   }
   d.topology = platform->topology;
   if (server.compute_size) d.compute_size = platform->size(*server.compute_size);
+  // An autoscaling range: max_connections is set from one end when the
+  // compute starts; the cores at the floor are what a burst meets first.
+  std::optional<ComputeSize> floor_size, ceiling_size;
+  if (server.autoscaling_min_cu || server.autoscaling_max_cu) {
+    if (!platform->autoscaling)
+      bad("server.autoscaling_min_cu",
+          "applies to platforms whose compute autoscales (neon); " + platform->name + " does not.",
+          "Drop server.autoscaling_min_cu / autoscaling_max_cu and give server.compute_size.");
+    const Autoscaling& a = *platform->autoscaling;
+    const double low = server.autoscaling_min_cu.value_or(server.autoscaling_max_cu.value_or(a.smallest_cu));
+    const double high = server.autoscaling_max_cu.value_or(low);
+    if (low < a.smallest_cu || high > a.largest_cu || low > high)
+      bad("server.autoscaling_min_cu",
+          "/ autoscaling_max_cu (" + num(low) + " - " + num(high) + " CU) is not a " + platform->name +
+              " autoscaling range.",
+          "Give a range within " + num(a.smallest_cu) + " - " + num(a.largest_cu) + " CU, minimum first.");
+    floor_size = platform->size(num(low) + " CU");
+    ceiling_size = platform->size(num(high) + " CU");
+    if (!server.compute_size) d.compute_size = a.max_connections_from_max ? *ceiling_size : *floor_size;
+  }
 
   // Server facts: what the caller said, the size table, the live server.
   const std::optional<double> cores = server.cores     ? server.cores
+                                      : floor_size     ? floor_size->vcpus
                                       : d.compute_size ? d.compute_size->vcpus
                                                        : std::nullopt;
   const std::optional<double> memory_gb = server.memory_gb ? server.memory_gb
@@ -499,17 +626,19 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
   report.add(d.mode_rule_id, {{"reason", reason}, {"pooler", pooler_name(d)}}, "pool mode");
 
   if (fleet_overflows)
-    report.add("POOL_FLEET_EXCEEDS_SERVER",
-               {{"instances", std::to_string(app.autoscale_max_instances.value_or(app.instances.value_or(1)))},
-                {"fleet", std::to_string(*z.fleet_connections_at_max)},
-                {"arithmetic", step_arithmetic(z, "app_connections_at_max")},
-                {"usable", std::to_string(*z.server_usable_connections)},
-                {"pool", std::to_string(std::min(*z.server_usable_connections,
-                                                 z.core_bound.value_or(*z.server_usable_connections)))},
-                {"pooler", pooler_name(d)}},
-               "sizing",
-               {{"fleet_connections_at_max", *z.fleet_connections_at_max},
-                {"usable_connections", *z.server_usable_connections}});
+    report.add(
+        "POOL_FLEET_EXCEEDS_SERVER",
+        {{"instances", std::to_string(app.autoscale_max_instances.value_or(app.instances.value_or(1)))},
+         {"fleet", std::to_string(*z.fleet_connections_at_max)},
+         {"arithmetic", step_arithmetic(z, "app_connections_at_max")},
+         {"usable", std::to_string(*z.server_usable_connections)},
+         {"pool", std::to_string(std::min(*z.server_usable_connections,
+                                          z.core_bound ? std::max(*z.core_bound, z.littles_law_connections.value_or(0))
+                                                       : *z.server_usable_connections))},
+         {"pooler", pooler_name(d)}},
+        "sizing",
+        {{"fleet_connections_at_max", *z.fleet_connections_at_max},
+         {"usable_connections", *z.server_usable_connections}});
 
   // Step 5: the server-side pool: the core bound within the usable connections.
   if (z.server_usable_connections) {
@@ -523,7 +652,15 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
       arithmetic = std::to_string(cap) + " usable";
     }
     int pool = cap;
-    if (z.core_bound) {
+    const bool demand_above_cores =
+        z.core_bound && z.littles_law_connections && *z.littles_law_connections > *z.core_bound;
+    if (demand_above_cores) {
+      // A pool at the core bound would queue the demand in the app; the pool
+      // covers it and the finding says the server or the queries must change.
+      pool = std::min(cap, *z.littles_law_connections);
+      arithmetic = "min(" + arithmetic + ", Little's law " + std::to_string(*z.littles_law_connections) +
+                   " (above the core bound " + std::to_string(*z.core_bound) + "))";
+    } else if (z.core_bound) {
       pool = std::min(cap, *z.core_bound);
       arithmetic = "min(" + arithmetic + ", core bound " + std::to_string(*z.core_bound) + ")";
     } else if (z.littles_law_connections) {
@@ -561,6 +698,7 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                        "connections",
                        arithmetic + " = " + std::to_string(pool),
                        d.mode == PoolMode::session ? d.mode_rule_id
+                       : demand_above_cores        ? "POOL_DEMAND_EXCEEDS_CORES"
                        : z.core_bound              ? "POOL_CORE_BOUND"
                                                    : "POOL_SERVER_RESERVE",
                        {{"cap", cap}}});
@@ -571,19 +709,13 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                   {"usable", std::to_string(*z.server_usable_connections)}},
                  "sizing", {{"needed_connections", *z.littles_law_connections}});
     } else if (z.littles_law_connections && z.core_bound && *z.littles_law_connections > *z.core_bound) {
-      report.add("POOL_DEMAND_EXCEEDS_CORES",
-                 {{"needed", std::to_string(*z.littles_law_connections)},
-                  {"core_bound", std::to_string(*z.core_bound)},
-                  {"per_core", num(report.threshold("POOL_CORE_BOUND", "connections_per_core"))}},
-                 "sizing", {{"needed_connections", *z.littles_law_connections}, {"core_bound", *z.core_bound}});
+      demand_exceeds_cores(report, z, app, *platform, floor_size.has_value(), pool);
     }
   } else if (z.littles_law_connections && z.core_bound && *z.littles_law_connections > *z.core_bound) {
-    report.add("POOL_DEMAND_EXCEEDS_CORES",
-               {{"needed", std::to_string(*z.littles_law_connections)},
-                {"core_bound", std::to_string(*z.core_bound)},
-                {"per_core", num(report.threshold("POOL_CORE_BOUND", "connections_per_core"))}},
-               "sizing", {{"needed_connections", *z.littles_law_connections}, {"core_bound", *z.core_bound}});
+    demand_exceeds_cores(report, z, app, *platform, floor_size.has_value(), std::nullopt);
   }
+
+  if (floor_size && ceiling_size) autoscaling_advice(report, z, *platform, *floor_size, *ceiling_size, server);
 
   // Step 6: the app-side pool per process.
   if (z.connections_per_instance) {
@@ -639,9 +771,13 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
     z.max_db_connections = *z.default_pool_size + *z.reserve_pool_size;
     std::string clients_text;
     if (z.fleet_connections_at_max) {
-      z.max_client_conn = ceil_int(*z.fleet_connections_at_max * headroom);
-      clients_text = "max_client_conn = " + std::to_string(*z.fleet_connections_at_max) + " x " + num(headroom) +
-                     " = " + std::to_string(*z.max_client_conn);
+      // A rolling deploy runs the old and the new instances side by side.
+      const double overlap = report.threshold("POOL_PGBOUNCER_SIZING", "deploy_overlap_factor");
+      const double factor = std::max(headroom, overlap);
+      z.max_client_conn = ceil_int(*z.fleet_connections_at_max * factor);
+      clients_text = "max_client_conn = " + std::to_string(*z.fleet_connections_at_max) + " x " + num(factor) +
+                     (factor == overlap ? " (old and new instances overlap during a rolling deploy)" : "") + " = " +
+                     std::to_string(*z.max_client_conn);
     } else {
       z.max_client_conn = 100;
       clients_text = "max_client_conn = PgBouncer's default 100 (give app.* to size it)";
@@ -671,12 +807,15 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                "pgbouncer.ini", {{"default_pool_size", *z.default_pool_size}, {"max_client_conn", *z.max_client_conn}});
   }
 
-  // The pooler's client limit (Supabase, Neon).
-  if (d.uses_pooler && z.pooler_client_limit && z.fleet_connections_at_max &&
-      *z.fleet_connections_at_max > *z.pooler_client_limit)
+  // The pooler's client limit (Supabase, Neon), during a rolling deploy too.
+  const double deploy_overlap = report.threshold("POOL_PGBOUNCER_SIZING", "deploy_overlap_factor");
+  const int deploy_clients = z.fleet_connections_at_max ? ceil_int(*z.fleet_connections_at_max * deploy_overlap) : 0;
+  if (d.uses_pooler && z.pooler_client_limit && z.fleet_connections_at_max && deploy_clients > *z.pooler_client_limit)
     report.add("POOL_POOLER_CLIENT_LIMIT",
                {{"instances", std::to_string(app.autoscale_max_instances.value_or(app.instances.value_or(1)))},
                 {"fleet", std::to_string(*z.fleet_connections_at_max)},
+                {"deploy", std::to_string(deploy_clients)},
+                {"overlap", num(deploy_overlap)},
                 {"platform", platform->name},
                 {"limit", std::to_string(*z.pooler_client_limit)}},
                "sizing",

@@ -60,6 +60,10 @@ struct ServerSide {
   Workload workload = Workload::web;
   std::optional<double> work_mem_mb;             // the current setting, to check it against memory
   std::optional<std::string> pgbouncer_version;  // "1.21"
+  // Serverless autoscaling (Neon): the range in compute units, and whether
+  // the compute scales to zero when idle (the platform's default when unset).
+  std::optional<double> autoscaling_min_cu, autoscaling_max_cu;
+  std::optional<bool> scale_to_zero;
 };
 
 struct PoolInputs {

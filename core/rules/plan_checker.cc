@@ -47,7 +47,8 @@ std::string join_list(const std::vector<std::string>& items) {
 // Everything a check needs to read the plan, plus the findings so far.
 class PlanContext {
  public:
-  PlanContext(const plan::Plan& plan, const plan::PlanMetrics& metrics) : plan_(plan), metrics_(metrics) {}
+  PlanContext(const plan::Plan& plan, const plan::PlanMetrics& metrics, const TableSizes& tables)
+      : plan_(plan), metrics_(metrics), tables_(tables) {}
 
   std::size_t size() const { return metrics_.nodes.size(); }
   const PlanNode& node(std::size_t id) const { return *metrics_.plan_nodes[id]; }
@@ -108,6 +109,32 @@ class PlanContext {
     return std::clamp(*time / *total, 0.0, 1.0);
   }
 
+  // The catalog's size of the table a scan reads, when the caller read it.
+  std::optional<TableSize> table_size(std::size_t id) const {
+    const PlanNode& n = node(id);
+    if (!n.relation_name) return std::nullopt;
+    for (const std::string& key : {n.schema ? *n.schema + "." + *n.relation_name : std::string(), *n.relation_name}) {
+      if (const auto it = tables_.find(key); !key.empty() && it != tables_.end()) return it->second;
+    }
+    return std::nullopt;
+  }
+
+  // The planner's cost of the node as a share of the plan's: what an estimated fix could save.
+  std::optional<double> cost_share(std::size_t id) const {
+    const auto& cost = metrics(id).exclusive_cost;
+    if (!cost || metrics_.summed_exclusive_cost <= 0) return std::nullopt;
+    return std::clamp(*cost / metrics_.summed_exclusive_cost, 0.0, 1.0);
+  }
+
+  // track_io_timing is on: the Settings section says so (dbopt adds the live
+  // SHOW to it), or the plan carries I/O timings, which only it produces.
+  bool io_timing_on() const {
+    if (setting("track_io_timing", "") == "on") return true;
+    return std::any_of(metrics_.nodes.begin(), metrics_.nodes.end(), [](const NodeMetrics& m) {
+      return m.exclusive_buffers.io_read_time_ms > 0 || m.exclusive_buffers.io_write_time_ms > 0;
+    });
+  }
+
   std::string setting(const std::string& name, std::string fallback) const {
     const auto it = plan_.settings.find(name);
     return it == plan_.settings.end() ? std::move(fallback) : it->second;
@@ -142,6 +169,7 @@ class PlanContext {
  private:
   const plan::Plan& plan_;
   const plan::PlanMetrics& metrics_;
+  const TableSizes& tables_;
 };
 
 // Does the term constrain the table that `scan` reads?
@@ -259,6 +287,50 @@ void seq_scan_large_filter(PlanContext& ctx, const Rule& rule, std::vector<Findi
         .count("rows_scanned", removed + returned)
         .count("rows_returned", returned)
         .share("removed_share", *m.filter_removal_share);
+    add_index_advice(draft, bare_table(ctx, id), keys, "<the columns in " + *n.filter + ">");
+    out.push_back(draft.emit());
+  }
+}
+
+// The rows a parallel-aware node's estimate stands for: EXPLAIN prints them
+// per process, PostgreSQL's divisor is the workers plus the leader's share
+// (1 - 0.3 per worker, parallel_leader_participation on).
+double estimated_rows_all_processes(const PlanContext& ctx, std::size_t id) {
+  const double rows = ctx.node(id).estimates->rows;
+  if (!ctx.node(id).parallel_aware) return rows;
+  for (auto p = ctx.metrics(id).parent; p; p = ctx.metrics(*p).parent) {
+    if (const auto& workers = ctx.node(*p).workers_planned) {
+      const double w = static_cast<double>(*workers);
+      return rows * (w + std::max(0.0, 1.0 - 0.3 * w));
+    }
+  }
+  return rows;
+}
+
+// Without ANALYZE there are no removed rows to count; the catalog says how
+// big the table is, the estimate how few rows the filter keeps.
+void selective_scan_estimated(PlanContext& ctx, const Rule& rule, std::vector<Finding>& out) {
+  if (ctx.plan().analyzed) return;  // PLAN_SEQ_SCAN_LARGE_FILTER reads the measured rows
+  const double min_rows = rule.threshold("min_table_rows");
+  const double max_share = rule.threshold("max_selected_share");
+  for (std::size_t id = 0; id < ctx.size(); ++id) {
+    const PlanNode& n = ctx.node(id);
+    if (n.node_type != "Seq Scan" || !n.filter || !n.estimates) continue;
+    const auto size = ctx.table_size(id);
+    if (!size || size->rows < min_rows) continue;
+    const double returned = estimated_rows_all_processes(ctx, id);
+    const double share = returned / size->rows;
+    if (share > max_share) continue;
+    const auto keys = index_keys(detail::parse_condition(*n.filter), n, false);
+    FindingDraft draft = ctx.draft(rule, id);
+    draft.saving(ctx.cost_share(id))
+        .fact("table", ctx.table_name(id))
+        .fact("filter", *n.filter)
+        .count("table_rows", size->rows)
+        .count("table_pages", size->pages)
+        .kb("table_size", size->pages * 8)
+        .count("rows_returned", returned)
+        .share("selected_share", share);
     add_index_advice(draft, bare_table(ctx, id), keys, "<the columns in " + *n.filter + ">");
     out.push_back(draft.emit());
   }
@@ -829,7 +901,10 @@ void io_bound(PlanContext& ctx, const Rule& rule, std::vector<Finding>& out) {
         .count("read_blocks", read)
         .kb("read_size", read * 8)
         .share("read_share", read / touched)
-        .text("io_time", b.io_read_time_ms > 0 ? "; I/O Read Time " + detail::format_ms(b.io_read_time_ms) : "");
+        .text("io_time", b.io_read_time_ms > 0 ? "; I/O Read Time " + detail::format_ms(b.io_read_time_ms) : "")
+        .text("io_timing_step", ctx.io_timing_on()
+                                    ? "-- track_io_timing is already on: I/O Read Time is the time spent reading"
+                                    : "SET track_io_timing = on;         -- then EXPLAIN (ANALYZE, BUFFERS) again");
     if (b.io_read_time_ms > 0) draft.number("io_read_time_ms", b.io_read_time_ms);
     out.push_back(draft.emit());
   }
@@ -888,6 +963,7 @@ PlanCheck simple(F f) {
 const std::vector<std::pair<std::string_view, PlanCheck>>& plan_checks() {
   static const std::vector<std::pair<std::string_view, PlanCheck>> checks{
       {"PLAN_SEQ_SCAN_LARGE_FILTER", simple(seq_scan_large_filter)},
+      {"PLAN_SELECTIVE_SCAN_ESTIMATED", simple(selective_scan_estimated)},
       {"PLAN_INDEX_FILTER_DISCARDS_ROWS", simple(index_filter_discards_rows)},
       {"PLAN_MISESTIMATE_NESTED_LOOP", simple(misestimate_nested_loop)},
       {"PLAN_ROW_MISESTIMATE", simple(row_misestimate)},
@@ -917,14 +993,14 @@ const std::vector<std::pair<std::string_view, PlanCheck>>& plan_checks() {
 }  // namespace
 
 std::vector<Finding> check_plan(const plan::Plan& plan, const plan::PlanMetrics& metrics,
-                                const knowledge::RuleBook& rules) {
+                                const knowledge::RuleBook& rules, const TableSizes& tables) {
   // The checks read the plan through the metrics' node pointers.
   if (metrics.plan_nodes.empty() || metrics.plan_nodes.front() != &plan.root ||
       metrics.plan_nodes.size() != metrics.nodes.size()) {
     throw Error(ErrorCode::internal, "check_plan: the metrics were not derived from this Plan object",
                 "call derive_metrics(plan) on the plan being checked, after it last moved");
   }
-  PlanContext ctx(plan, metrics);
+  PlanContext ctx(plan, metrics, tables);
   std::vector<Finding> findings;
   for (const auto& [id, check] : plan_checks()) {
     if (const Rule* rule = rules.find(id)) check(ctx, *rule, findings, rules);

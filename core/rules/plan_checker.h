@@ -9,11 +9,18 @@
 // without, and a fix rendered for the node (tables, columns, the work_mem
 // that fits a spill).
 //
+// `tables` (optional) holds the catalog's size of the plan's tables, keyed by
+// the relation name as the plan prints it (schema.name under VERBOSE): with
+// it, a plan without ANALYZE still shows a scan that reads a whole table for a
+// few estimated rows (PLAN_SELECTIVE_SCAN_ESTIMATED).
+//
 // `metrics` must be derive_metrics(plan) of this very Plan object (its node
 // pointers are read); otherwise dbopt::Error(internal). Pure function of its
 // inputs; thread-safe.
 #pragma once
 
+#include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,8 +31,15 @@
 
 namespace dbopt::rules {
 
+// pg_class.reltuples / relpages of one table.
+struct TableSize {
+  double rows = 0;
+  double pages = 0;
+};
+using TableSizes = std::map<std::string, TableSize>;
+
 std::vector<knowledge::Finding> check_plan(const plan::Plan& plan, const plan::PlanMetrics& metrics,
-                                           const knowledge::RuleBook& rules);
+                                           const knowledge::RuleBook& rules, const TableSizes& tables = {});
 
 // The ids of the plan rules this checker implements, in checking order.
 const std::vector<std::string_view>& plan_rule_ids();

@@ -132,11 +132,22 @@ const std::vector<Case>& cases() {
          in.server.compute_size = "Small";
          return in;
        }},
-      {"POOL_POOLER_CLIENT_LIMIT", false, "640 clients < Supabase XL 1000", [] {
+      {"POOL_POOLER_CLIENT_LIMIT", true, "640 clients, 1280 during a deploy > Supabase XL 1000", [] {
          auto in = fleet("supabase", 20, 4, 8);
          in.server.compute_size = "XL";
          return in;
        }},
+      {"POOL_POOLER_CLIENT_LIMIT", false, "1280 clients during a deploy < Supabase 2XL 1500", [] {
+         auto in = fleet("supabase", 20, 4, 8);
+         in.server.compute_size = "2XL";
+         return in;
+       }},
+      {"POOL_AUTOSCALING", true, "Neon 0.25-4 CU", with(neon_app, [](auto& in) {
+         in.server.compute_size.reset();
+         in.server.autoscaling_min_cu = 0.25;
+         in.server.autoscaling_max_cu = 4;
+       })},
+      {"POOL_AUTOSCALING", false, "Neon at a fixed size", neon_app},
       {"POOL_PGBOUNCER_SIZING", true, "platform pgbouncer", with(small, [](auto& in) { in.platform = "pgbouncer"; })},
       {"POOL_PGBOUNCER_SIZING", false, "fleet fits, direct", small},
       {"POOL_MODE_TRANSACTION", true, "Neon pooled", neon_app},

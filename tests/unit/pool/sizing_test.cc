@@ -18,6 +18,11 @@ using testing::shipped_platforms;
 using testing::shipped_rules;
 using testing::step;
 
+std::string step_of(const PoolDesign& d, const std::string& id) {
+  const SizingStep* s = step(d, id);
+  return s ? s->arithmetic : "(no step " + id + ")";
+}
+
 PoolInputs app_on(const std::string& platform, int instances, int max_instances, int processes, int threads) {
   PoolInputs in;
   in.platform = platform;
@@ -87,12 +92,13 @@ TEST(Sizing, FleetAtAutoscaleMaxOverflowingTheServerGetsPgBouncer) {
   EXPECT_TRUE(d.pgbouncer_to_run);
   ASSERT_NE(finding(d, "POOL_FLEET_EXCEEDS_SERVER"), nullptr);
   EXPECT_EQ(finding(d, "POOL_FLEET_EXCEEDS_SERVER")->severity, knowledge::Severity::critical);
-  // core bound 8 x 2 + 1 = 17; reserve ceil(17 x 0.2) = 4; clients ceil(320 x 1.25) = 400.
+  // core bound 8 x 2 + 1 = 17; reserve ceil(17 x 0.2) = 4; clients 320 x 2 = 640 (a rolling deploy doubles them).
   EXPECT_EQ(*d.sizing.server_pool, 17);
   EXPECT_EQ(*d.sizing.default_pool_size, 17);
   EXPECT_EQ(*d.sizing.reserve_pool_size, 4);
   EXPECT_EQ(*d.sizing.max_db_connections, 21);
-  EXPECT_EQ(*d.sizing.max_client_conn, 400);
+  EXPECT_EQ(*d.sizing.max_client_conn, 640);
+  EXPECT_NE(step_of(d, "pgbouncer").find("rolling deploy"), std::string::npos) << step_of(d, "pgbouncer");
   EXPECT_EQ(*d.sizing.pool_per_process, 8);  // one client connection per thread
   EXPECT_EQ(*d.sizing.pool_per_instance, 32);
 }
@@ -142,6 +148,58 @@ TEST(Sizing, DemandAboveCoresAndAboveServerAreWarned) {
   EXPECT_NE(finding(d, "POOL_DEMAND_EXCEEDS_SERVER"), nullptr);
 }
 
+TEST(Sizing, DemandAboveTheCoreBoundIsCoveredAndTheWayOutIsNamed) {
+  // Supabase Large: 2 vCPUs, core bound 5; 1500 req/s x 8 ms = 12 busy x 1.5 = 18.
+  auto in = app_on("supabase", 4, 4, 4, 8);
+  in.server.compute_size = "Large";
+  in.app.request_rate_per_s = 1500;
+  in.app.db_time_per_request_ms = 8;
+  const auto d = design(in);
+  EXPECT_EQ(*d.sizing.core_bound, 5);
+  EXPECT_EQ(*d.sizing.littles_law_connections, 18);
+  EXPECT_EQ(*d.sizing.server_pool, 18) << "a pool of 5 would queue the demand: " << step_of(d, "server_pool");
+  const auto* cores = finding(d, "POOL_DEMAND_EXCEEDS_CORES");
+  ASSERT_NE(cores, nullptr) << testing::ids_of(d);
+  EXPECT_NE(cores->fix.find("bigger compute or the queries need to get faster"), std::string::npos) << cores->fix;
+  // 2XL's 8 vCPUs bound 17 < 18; 4XL's 16 bound 33.
+  EXPECT_NE(cores->fix.find("Supabase 4XL (16 vCPUs, core bound 33)"), std::string::npos) << cores->fix;
+  // 5 connections / (1500 req/s x 1.5) = 2.222 ms per request.
+  EXPECT_NE(cores->fix.find("2.222 ms of database time per request (now 8 ms)"), std::string::npos) << cores->fix;
+  EXPECT_EQ(cores->numbers.at("cores_needed"), 9);
+
+  // Up to the platform's limit only: Large has 152 usable connections.
+  in.app.db_time_per_request_ms = 80;  // 120 busy x 1.5 = 180
+  EXPECT_EQ(*design(in).sizing.server_pool, 152);
+}
+
+TEST(Sizing, NeonAutoscalingRangeSetsTheLimitTheFloorAndTheBill) {
+  auto in = app_on("neon", 2, 4, 4, 8);
+  in.server.autoscaling_min_cu = 0.25;
+  in.server.autoscaling_max_cu = 4;
+  in.app.request_rate_per_s = 200;
+  in.app.db_time_per_request_ms = 10;  // 2 busy x 1.5 = 3
+  auto d = design(in);
+  EXPECT_EQ(*d.sizing.server_max_connections, 1678) << "max_connections is set from the maximum, 4 CU";
+  EXPECT_EQ(*d.sizing.core_bound, 2) << "the cores at the floor: 0.25 x 2 + 1 = 1.5 -> 2";
+  const auto* scaling = finding(d, "POOL_AUTOSCALING");
+  ASSERT_NE(scaling, nullptr) << testing::ids_of(d);
+  EXPECT_EQ(scaling->numbers.at("min_cu_hours_per_month"), 182.5);
+  EXPECT_EQ(scaling->numbers.at("max_cu_hours_per_month"), 2920);
+  EXPECT_EQ(scaling->numbers.at("cold_start_ms"), 500);
+  EXPECT_NE(scaling->fix.find("raise the minimum to 1 CU"), std::string::npos) << scaling->fix;
+  EXPECT_NE(scaling->fix.find("after 300 s without active queries"), std::string::npos) << scaling->fix;
+  in.server.scale_to_zero = false;
+  in.server.autoscaling_min_cu = 1;
+  d = design(in);
+  scaling = finding(d, "POOL_AUTOSCALING");
+  ASSERT_NE(scaling, nullptr);
+  EXPECT_EQ(scaling->numbers.at("cold_start_ms"), 0);
+  EXPECT_NE(scaling->fix.find("covers the busy connections"), std::string::npos) << scaling->fix;
+  // A range where the platform has none is refused, naming the field.
+  in.platform = "supabase";
+  EXPECT_THROW(design(in), Error);
+}
+
 // ../shared/REFERENCE.md: Supabase max_connections / pooler clients by compute.
 struct SupabaseRow {
   const char* size;
@@ -172,7 +230,11 @@ TEST(PlatformTables, SupabaseFleetOverThePoolerClientLimit) {
   EXPECT_EQ(d.mode, PoolMode::transaction);
   ASSERT_NE(finding(d, "POOL_POOLER_CLIENT_LIMIT"), nullptr);
   EXPECT_NE(finding(d, "POOL_POOLER_CLIENT_LIMIT")->summary.find("640"), std::string::npos);
-  in.server.compute_size = "XL";  // 1000 clients
+  in.server.compute_size = "XL";  // 1000 clients: 640 fit, but not 1280 while a rolling deploy overlaps
+  d = design(in);
+  ASSERT_NE(finding(d, "POOL_POOLER_CLIENT_LIMIT"), nullptr);
+  EXPECT_NE(finding(d, "POOL_POOLER_CLIENT_LIMIT")->summary.find("1280 during a rolling deploy"), std::string::npos);
+  in.server.compute_size = "2XL";  // 1500 clients
   EXPECT_EQ(finding(design(in), "POOL_POOLER_CLIENT_LIMIT"), nullptr);
 }
 

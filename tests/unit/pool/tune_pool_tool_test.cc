@@ -90,7 +90,8 @@ TEST(TunePoolTool, PgBouncerIniOnlyWhenOneIsToRun) {
   const std::string ini = s["config"]["pgbouncer_ini"]["text"];
   EXPECT_NE(ini.find("pool_mode = transaction"), std::string::npos);
   EXPECT_NE(ini.find("default_pool_size = 9"), std::string::npos) << ini;  // 4 x 2 + 1
-  EXPECT_NE(ini.find("max_client_conn = 240"), std::string::npos) << ini;  // 192 x 1.25
+  EXPECT_NE(ini.find("max_client_conn = 384"), std::string::npos)
+      << ini;  // 192 x 2: a rolling deploy overlaps old and new
   args["platform"] = "neon";
   args["server"] = {{"compute_size", "1 CU"}};
   EXPECT_FALSE(call(args).structured["config"].contains("pgbouncer_ini"));

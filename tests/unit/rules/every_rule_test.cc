@@ -65,7 +65,7 @@ TEST_P(EveryRule, FiresOnItsCaseAndStaysQuietOnTheOther) {
       SCOPED_TRACE(c.name);
       (c.fires ? firing : quiet)++;
       const auto analyzed = testing::analyze(c.explain());
-      const auto findings = check_plan(analyzed->plan, analyzed->metrics, shipped_rules());
+      const auto findings = check_plan(analyzed->plan, analyzed->metrics, shipped_rules(), c.tables);
       const auto hit =
           std::find_if(findings.begin(), findings.end(), [&](const Finding& f) { return f.rule_id == id; });
       EXPECT_EQ(hit != findings.end(), c.fires) << "findings: " << ids_of(findings);

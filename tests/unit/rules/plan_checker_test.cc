@@ -20,6 +20,7 @@ using knowledge::Finding;
 using testing::analyze;
 using testing::fixture_with;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::read_fixture;
 using testing::shipped_rules;
 
@@ -48,6 +49,43 @@ TEST(PlanChecker, SortSpillNamesTheWorkMemThatFitsTheSpill) {
               HasSubstr("CREATE INDEX CONCURRENTLY orders_amount_created_at_idx ON orders (amount DESC, created_at);"));
   EXPECT_EQ(spill.source, EvidenceSource::measured);
   EXPECT_EQ(spill.where.plan_node_id, 0u);
+}
+
+TEST(PlanChecker, IoAdviceAsksForTrackIoTimingOnlyWhenItIsOff) {
+  const Finding off = only(check(testing::cold_cache_scan()), "PLAN_IO_BOUND");
+  EXPECT_THAT(off.fix, HasSubstr("SET track_io_timing = on;"));
+
+  // I/O timings in the plan: only track_io_timing produces them.
+  const Finding timed = only(check(testing::cold_cache_scan_with_io_timings()), "PLAN_IO_BOUND");
+  EXPECT_THAT(timed.fix, Not(HasSubstr("SET track_io_timing")));
+  EXPECT_THAT(timed.fix, HasSubstr("track_io_timing is already on"));
+  EXPECT_THAT(timed.summary, HasSubstr("I/O Read Time 610.2 ms"));
+
+  // The Settings section (or the live SHOW explain_query adds to it) says so.
+  std::string with_setting = testing::cold_cache_scan();
+  with_setting.insert(with_setting.find("Planning Time"), "Settings: track_io_timing = 'on'\n");
+  const Finding set = only(check(with_setting), "PLAN_IO_BOUND");
+  EXPECT_THAT(set.fix, Not(HasSubstr("SET track_io_timing")));
+}
+
+TEST(PlanChecker, EstimatedSelectiveScanCountsEveryParallelProcess) {
+  const std::string plan = R"(Gather  (cost=1000.00..26175.43 rows=15 width=44)
+  Workers Planned: 2
+  ->  Parallel Seq Scan on orders  (cost=0.00..25173.93 rows=6 width=44)
+        Filter: (customer_id = 42)
+)";
+  const auto analyzed = analyze(plan);
+  const auto findings = check_plan(analyzed->plan, analyzed->metrics, shipped_rules(),
+                                   {{"orders", {.rows = 2'000'000, .pages = 16'667}}});
+  const Finding scan = only(findings, "PLAN_SELECTIVE_SCAN_ESTIMATED");
+  EXPECT_EQ(scan.source, EvidenceSource::estimated);
+  EXPECT_DOUBLE_EQ(scan.numbers.at("rows_returned"), 6 * 2.4) << "2 workers + the leader's 0.4";
+  EXPECT_EQ(scan.numbers.at("table_rows"), 2'000'000);
+  EXPECT_THAT(scan.summary, HasSubstr("Parallel Seq Scan on orders"));
+  EXPECT_THAT(scan.summary, HasSubstr("2,000,000 rows"));
+  EXPECT_THAT(scan.fix, HasSubstr("CREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);"));
+  ASSERT_TRUE(scan.saving_share);
+  EXPECT_GT(*scan.saving_share, 0.9) << "the scan is nearly all of the plan's cost";
 }
 
 TEST(PlanChecker, HashAggregateSpillAccountsForHashMemMultiplier) {

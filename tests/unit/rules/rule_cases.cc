@@ -140,7 +140,28 @@ Planning Time: 0.200 ms
 Execution Time: 120.100 ms
 )";
 
+// Live EXPLAIN without ANALYZE of a lookup on a 2M-row table with no index.
+const char* const kEstimatedParallelLookup =
+    R"(Gather  (cost=1000.00..26175.43 rows=15 width=44)
+  Workers Planned: 2
+  ->  Parallel Seq Scan on orders  (cost=0.00..25173.93 rows=6 width=44)
+        Filter: (customer_id = 42)
+)";
+const TableSizes kTwoMillionOrders{{"orders", {.rows = 2'000'000, .pages = 16'667}}};
+
+// I/O timings in the plan: track_io_timing is on.
+const char* const kColdCacheScanTimed =
+    R"(Seq Scan on orders  (cost=0.00..5000.00 rows=200000 width=14) (actual time=0.500..900.000 rows=200000 loops=1)
+  Buffers: shared hit=100 read=20000
+  I/O Timings: shared/local read=610.250
+Planning Time: 0.100 ms
+Execution Time: 950.000 ms
+)";
+
 }  // namespace
+
+const char* cold_cache_scan() { return kColdCacheScan; }
+const char* cold_cache_scan_with_io_timings() { return kColdCacheScanTimed; }
 
 const std::vector<PlanCase>& plan_cases() {
   static const std::vector<PlanCase> cases{
@@ -221,6 +242,18 @@ const std::vector<PlanCase>& plan_cases() {
 
       {"PLAN_SUBPLAN_PER_ROW", true, "SubPlan run 167 times", fixture("initplan_subplan.json")},
       {"PLAN_SUBPLAN_PER_ROW", false, "SubPlan run 50 times", edited("initplan_subplan.txt", "loops=167", "loops=50")},
+
+      {"PLAN_SELECTIVE_SCAN_ESTIMATED", true, "parallel scan of 2M rows estimated to keep 15",
+       inline_plan(kEstimatedParallelLookup), kTwoMillionOrders},
+      {"PLAN_SELECTIVE_SCAN_ESTIMATED", false, "the same plan without the table's size",
+       inline_plan(kEstimatedParallelLookup)},
+      {"PLAN_SELECTIVE_SCAN_ESTIMATED", false, "estimated to keep 30% of the table",
+       [] {
+         std::string plan = kEstimatedParallelLookup;
+         plan.replace(plan.find("rows=6 "), 7, "rows=250000 ");
+         return plan;
+       },
+       kTwoMillionOrders},
 
       {"PLAN_IO_BOUND", true, "20,000 blocks read from disk", inline_plan(kColdCacheScan)},
       {"PLAN_IO_BOUND", false, "all blocks in shared_buffers", fixture("seq_scan_filter.json")},

@@ -10,6 +10,7 @@
 
 #include "core/plan/plan.h"
 #include "core/plan/plan_metrics.h"
+#include "core/rules/plan_checker.h"
 #include "knowledge/rule_book.h"
 
 namespace dbopt::rules::testing {
@@ -19,6 +20,7 @@ struct PlanCase {
   bool fires = true;
   std::string name;                      // what the case shows, for failure messages
   std::function<std::string()> explain;  // EXPLAIN output, JSON or TEXT
+  TableSizes tables = {};                // the catalog's sizes, as a live EXPLAIN reads them
 };
 
 struct QueryCase {
@@ -28,6 +30,9 @@ struct QueryCase {
 };
 
 const std::vector<PlanCase>& plan_cases();
+// A plan that read 20,000 blocks from outside shared_buffers, without and with I/O timings.
+const char* cold_cache_scan();
+const char* cold_cache_scan_with_io_timings();
 const std::vector<QueryCase>& query_cases();
 
 // Helpers shared by the rule tests.

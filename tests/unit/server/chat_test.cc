@@ -51,6 +51,30 @@ TEST(Chat, ScriptedSessionRunsTheRightToolsAndReportsThem) {
   EXPECT_THAT(text, Not(HasSubstr("never reached")));
 }
 
+TEST(Chat, CommandsWithoutSqlUseTheLastStatementAndEndAPasteMissingItsSemicolon) {
+  App app(Settings{});
+  std::ostringstream out;
+  Chat chat(app, out);
+  // The SELECT has no ';': the next slash command ends it instead of joining it.
+  std::istringstream script(
+      "/indexes\n"
+      "SELECT id FROM orders\n WHERE status = 'paid'\n"
+      "/indexes\n/bench\n/report\n");
+  chat.run(/*interactive=*/false, script);
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("usage: /indexes SQL; SQL; ... (or paste a statement first)"));
+  const std::string last = "(the last statement: SELECT id FROM orders\n WHERE status = 'paid')";
+  const auto explained = text.find("[explain_query]");
+  const auto first = text.find(last);
+  ASSERT_NE(explained, std::string::npos) << text;
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_LT(explained, first) << "the statement ran before the command that follows it";
+  EXPECT_NE(text.find(last, first + 1), std::string::npos) << "/bench used it too: " << text;
+  EXPECT_THAT(text, HasSubstr("# Index advice"));
+  EXPECT_THAT(text, HasSubstr("benchmark_query needs a database")) << "no database here: the call itself was made";
+  EXPECT_THAT(text, HasSubstr("3 tool call(s)")) << "explain_query, suggest_indexes, benchmark_query";
+}
+
 TEST(Chat, PastesAreClassified) {
   App app(Settings{});
   std::ostringstream out;

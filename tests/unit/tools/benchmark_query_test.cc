@@ -1,6 +1,10 @@
 // benchmark_query through the registry, live against the test PostgreSQL:
 // timings, buffers and plan shape, and the real before/after index build on
 // the scratch database. Timings are reported, never asserted (they vary).
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -58,6 +62,32 @@ TEST_F(BenchmarkQueryLive, ReportsTimingsBuffersAndThePlansScans) {
   EXPECT_THAT(out["plan_scans"].dump(), HasSubstr("orders_customer_id_idx"));
   EXPECT_FALSE(out.contains("after"));
   EXPECT_EQ(progress_, (std::vector<double>{1, 2, 3}));
+}
+
+TEST_F(BenchmarkQueryLive, TimedRunsOfAParallelPlanRunWithParallelWorkers) {
+  // A cursor (DECLARE ... FETCH) would plan this serially; the application
+  // runs it as a plain statement, with a Gather and its workers.
+  const std::string sql = "SELECT count(*) FROM order_items WHERE md5(id::text) LIKE '%ab%'";
+  std::atomic<bool> done{false};
+  int samples_with_workers = 0;
+  std::thread watcher([&] {
+    while (!done) {
+      const std::string workers = pg::testing::superuser_scalar(
+          pg::testing::database_url(),
+          "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'parallel worker' AND query LIKE "
+          "'%FROM order_items WHERE md5(id::text)%' AND query NOT LIKE '%EXPLAIN%'");
+      if (workers != "0") ++samples_with_workers;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  const ToolResult r = call({{"sql", sql}, {"runs", 5}, {"warmup", 0}});
+  done = true;
+  watcher.join();
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  EXPECT_GT(r.structured["parallel_workers"]["planned"].get<int>(), 0) << r.markdown;
+  EXPECT_GT(r.structured["parallel_workers"]["launched"].get<int>(), 0) << r.markdown;
+  EXPECT_THAT(r.markdown, HasSubstr("parallel plan"));
+  EXPECT_GT(samples_with_workers, 0) << "the timed runs, not only the EXPLAIN ANALYZE, ran with parallel workers";
 }
 
 TEST_F(BenchmarkQueryLive, CandidateIndexOnScratchIsBuiltMeasuredAndRolledBack) {

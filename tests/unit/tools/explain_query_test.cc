@@ -403,6 +403,33 @@ TEST_F(ExplainQueryLive, ExplainAnalyzeMeasuresTheSeqScanAndSuggestsTheIndex) {
   EXPECT_THAT(result.markdown, HasSubstr("**Slowest part:**"));
 }
 
+TEST_F(ExplainQueryLive, EstimatedPlanOfASelectiveScanIsReportedAsEstimated) {
+  // No index on total_cents: the planner scans all 200,000 orders for a few rows.
+  const ToolResult result = live({{"sql", "SELECT id, status FROM orders WHERE total_cents = 12345"}});
+  ASSERT_FALSE(result.is_error) << result.markdown;
+  const Json* scan = finding(result, "PLAN_SELECTIVE_SCAN_ESTIMATED");
+  ASSERT_NE(scan, nullptr) << result.markdown;
+  EXPECT_EQ((*scan)["evidence"], "estimated");
+  EXPECT_NEAR((*scan)["numbers"]["table_rows"].get<double>(), 200000, 2000) << "pg_class.reltuples";
+  EXPECT_GT((*scan)["numbers"]["table_pages"].get<double>(), 1000);
+  EXPECT_LT((*scan)["numbers"]["rows_returned"].get<double>(), 2000);
+  EXPECT_THAT((*scan)["fix"].get<std::string>(), HasSubstr("ON orders (total_cents)"));
+  EXPECT_THAT(result.markdown, Not(HasSubstr("No rule fired")));
+
+  // An indexed lookup is not a selective scan.
+  const ToolResult indexed = live({{"sql", "SELECT id FROM orders WHERE customer_id = 42"}});
+  ASSERT_FALSE(indexed.is_error) << indexed.markdown;
+  EXPECT_EQ(finding(indexed, "PLAN_SELECTIVE_SCAN_ESTIMATED"), nullptr) << indexed.markdown;
+}
+
+TEST_F(ExplainQueryLive, ExplainAnalyzeKnowsTrackIoTimingFromTheServer) {
+  // scripts/test-services turns track_io_timing on; EXPLAIN's Settings do not list it.
+  const ToolResult result = live({{"sql", "SELECT count(*) FROM order_items"}, {"analyze", true}});
+  ASSERT_FALSE(result.is_error) << result.markdown;
+  EXPECT_EQ(result.structured["plan_summary"]["settings"]["track_io_timing"], "on");
+  EXPECT_THAT(result.markdown, Not(HasSubstr("SET track_io_timing = on")));
+}
+
 TEST_F(ExplainQueryLive, PlaceholdersWithoutValuesGetAGenericPlan) {
   const ToolResult result = live({{"sql", "SELECT id FROM orders WHERE customer_id = $1 AND status = $2"}});
   ASSERT_FALSE(result.is_error) << result.markdown;

@@ -3,12 +3,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "core/pg/database_pool.h"
 #include "knowledge/rule_book.h"
 #include "tests/unit/pg/pg_test_env.h"
 #include "tools/builtin_tools.h"
+#include "tools/session_report.h"
 #include "tools/session_store.h"
 #include "tools/tool_registry.h"
 
@@ -22,7 +28,7 @@ SessionEntry entry(const std::string& tool) {
 }
 
 TEST(SessionStore, RecordsInOrderAndForgetsTheLeastRecentlyUsed) {
-  SessionStore store(/*max_sessions=*/2, /*max_entries=*/3);
+  SessionStore store({.max_sessions = 2, .max_entries = 3});
   const std::string a = store.create("a");
   const std::string b = store.create("b");
   EXPECT_NE(a, b);
@@ -39,6 +45,87 @@ TEST(SessionStore, RecordsInOrderAndForgetsTheLeastRecentlyUsed) {
   EXPECT_TRUE(store.exists(a));
   EXPECT_FALSE(store.exists(b));
   EXPECT_FALSE(store.record(b, entry("late")));
+}
+
+// A temporary directory for a store that outlives its SessionStore object.
+struct TemporaryDirectory {
+  std::filesystem::path path;
+  TemporaryDirectory() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "dbopt-session-test-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~TemporaryDirectory() { std::filesystem::remove_all(path); }
+};
+
+TEST(SessionStore, SessionsAreFilesThatANewStoreReadsBack) {
+  TemporaryDirectory dir;
+  std::string id;
+  {
+    SessionStore first({.directory = dir.path});
+    id = first.create("restart me");
+    SessionEntry e = entry("explain_query");
+    e.arguments = {{"sql", "SELECT 1"}};
+    e.structured = {{"findings", Json::array()}};
+    e.markdown = "## explain_query";
+    ASSERT_TRUE(first.record(id, e));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.path / (id + ".json"))) << "a store of its own directory leaves it";
+  SessionStore second({.directory = dir.path});  // as after a server restart
+  const auto snap = second.snapshot(id);
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(snap->title, "restart me");
+  ASSERT_EQ(snap->entries.size(), 1u);
+  EXPECT_EQ(snap->entries[0].tool, "explain_query");
+  EXPECT_EQ(snap->entries[0].arguments, Json({{"sql", "SELECT 1"}}));
+  EXPECT_EQ(snap->entries[0].markdown, "## explain_query");
+  EXPECT_EQ(second.ids(), std::vector<std::string>{id});
+}
+
+TEST(SessionStore, IdsThatAreNotOursNeverBecomePaths) {
+  TemporaryDirectory dir;
+  SessionStore store({.directory = dir.path / "sessions"});
+  std::ofstream(dir.path / "secret.json") << R"({"id": "x", "entries": []})";
+  for (const std::string& id :
+       std::vector<std::string>{"../secret", "s_../../secret", "s_0123456789abcdef0123456789ABCDEF", "", "s_",
+                                "s_" + std::string(32, '0') + "/x"}) {
+    EXPECT_FALSE(SessionStore::valid_id(id)) << id;
+    EXPECT_FALSE(store.exists(id)) << id;
+    EXPECT_FALSE(store.snapshot(id)) << id;
+    EXPECT_FALSE(store.record(id, entry("t"))) << id;
+  }
+  EXPECT_TRUE(SessionStore::valid_id(store.create("ok")));
+}
+
+TEST(SessionStore, AFullSessionRefusesTheCallNamingTheLimit) {
+  SessionStore store({.max_bytes = 4096});
+  const std::string id = store.create("small");
+  SessionEntry big = entry("explain_query");
+  big.markdown = std::string(5000, 'x');
+  try {
+    store.record(id, big);
+    FAIL() << "a 5000-byte call fitted into 4096 bytes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_THAT(e.what(), HasSubstr("sessions.max_bytes_per_session"));
+    EXPECT_THAT(e.fix(), HasSubstr("start a new session"));
+  }
+  EXPECT_TRUE(store.snapshot(id)->entries.empty()) << "the session stays as it was";
+  EXPECT_TRUE(store.record(id, entry("small call")));
+}
+
+TEST(SessionStore, ConcurrentWritersLoseNoCall) {
+  TemporaryDirectory dir;
+  SessionStore first({.directory = dir.path});
+  SessionStore second({.directory = dir.path});  // another process's store, in effect
+  const std::string id = first.create("busy");
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 8; ++w)
+    writers.emplace_back([&, w] {
+      SessionStore& store = w % 2 ? first : second;
+      for (int i = 0; i < 10; ++i) store.record(id, entry("w" + std::to_string(w)));
+    });
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(first.snapshot(id)->entries.size(), 80u);
 }
 
 TEST(SessionRegistry, SessionArgumentIsAddedRecordedAndHiddenFromTheHandler) {
@@ -66,9 +153,12 @@ TEST(SessionRegistry, SessionArgumentIsAddedRecordedAndHiddenFromTheHandler) {
   EXPECT_EQ(snap->entries[0].tool, "echo");
   EXPECT_EQ(snap->entries[0].arguments, Json({{"x", 1}}));
 
-  const ToolResult unknown = registry.call("echo", {{"x", 1}, {"session", "s_nope"}}, ctx);
+  const ToolResult unknown = registry.call("echo", {{"x", 1}, {"session", "s_" + std::string(32, 'a')}}, ctx);
   ASSERT_TRUE(unknown.is_error);
   EXPECT_THAT(unknown.markdown, HasSubstr("start_session"));
+  const ToolResult malformed = registry.call("echo", {{"x", 1}, {"session", "../../etc/passwd"}}, ctx);
+  ASSERT_TRUE(malformed.is_error);
+  EXPECT_THAT(malformed.markdown, HasSubstr("is not a session id"));
   EXPECT_EQ(registry.call("echo", {{"x", 1}}, ctx).is_error, false);
   EXPECT_EQ(store.snapshot(id)->entries.size(), 1u) << "a call without `session` is not recorded";
 }
@@ -78,6 +168,7 @@ class SessionLive : public ::testing::Test {
   void SetUp() override {
     DBOPT_REQUIRE_TEST_DATABASE();
     settings_ = pg::testing::test_settings();
+    settings_.knowledge_dir = DBOPT_SOURCE_DIR "/knowledge";  // tune_pool's platform table
     pool_ = std::make_unique<pg::DatabasePool>(settings_);
     register_builtin_tools(registry_);
     rules_ = knowledge::RuleBook::load_directory(DBOPT_SOURCE_DIR "/knowledge/rules");
@@ -151,6 +242,104 @@ TEST_F(SessionLive, ExplainMeasureReportAndFileFromOneSession) {
   EXPECT_THAT(description, HasSubstr("measured median before (ms)"));
   EXPECT_THAT(description, HasSubstr(sql));
   EXPECT_EQ(sessions_.snapshot(id)->entries.back().tool, "create_perf_task") << "filing is part of the session";
+}
+
+// The text of a report's section: from its "## " heading to the next one.
+std::string section(const std::string& md, const std::string& heading) {
+  const auto start = md.find("\n## " + heading);
+  if (start == std::string::npos) return "";
+  const auto end = md.find("\n## ", start + 4);
+  return md.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(SessionLive, ReportIsAPlanByImpactWithEachIndexOnceAndTheOrmAndPoolInTheirPlaces) {
+  const std::string id = call("start_session", {{"title", "Orders are slow"}}).structured["session"];
+  const std::string sql = "SELECT id, total_cents FROM orders WHERE status = 'refunded'";
+  ASSERT_FALSE(call("explain_query", {{"sql", sql}, {"analyze", true}, {"session", id}}).is_error);
+  const ToolResult advised = call("suggest_indexes", {{"queries", {{{"sql", sql}}}}, {"session", id}});
+  ASSERT_FALSE(advised.is_error) << advised.markdown;
+  ASSERT_FALSE(advised.structured["recommendations"].empty()) << advised.markdown;
+  Json loop = Json::array({"SELECT id, name FROM customers"});
+  for (int i = 1; i <= 8; ++i) loop.push_back("SELECT * FROM orders WHERE customer_id = " + std::to_string(i));
+  ASSERT_FALSE(call("detect_n_plus_one", {{"queries", loop}, {"session", id}}).is_error);
+  const ToolResult pool = call("tune_pool", {{"platform", "supabase"},
+                                             {"server", {{"compute_size", "Large"}}},
+                                             {"app",
+                                              {{"instances", 2},
+                                               {"processes_per_instance", 4},
+                                               {"threads_per_process", 4},
+                                               {"request_rate_per_s", 1500},
+                                               {"db_time_per_request_ms", 8}}},
+                                             {"session", id}});
+  ASSERT_FALSE(pool.is_error) << pool.markdown;
+
+  const ToolResult report = call("session_report", {{"session", id}});
+  ASSERT_FALSE(report.is_error) << report.markdown;
+  const std::string& md = report.markdown;
+  EXPECT_EQ(md.find(";;"), std::string::npos) << md;
+  // The promised sections, in order.
+  std::size_t last = 0;
+  for (const char* heading : {"Performance analysis", "Optimization plan (by impact)", "Index definitions",
+                              "Django code", "Configuration files", "Monitoring queries"}) {
+    const auto at = md.find("\n## " + std::string(heading));
+    ASSERT_NE(at, std::string::npos) << heading << "\n" << md;
+    EXPECT_GT(at, last) << heading;
+    last = at;
+  }
+  // explain_query and suggest_indexes propose the same index: it is defined once.
+  const std::string indexes = section(md, "Index definitions");
+  EXPECT_EQ(occurrences(indexes, "ON orders (status)"), 1u) << indexes;
+  // The plan: every item has its impact; info notes and pool items are apart.
+  const std::string plan = section(md, "Optimization plan (by impact)");
+  const auto queries = plan.find("### Queries and indexes"), pool_part = plan.find("### Connection pool and server");
+  ASSERT_NE(queries, std::string::npos) << plan;
+  ASSERT_NE(pool_part, std::string::npos) << plan;
+  const std::string query_tasks = plan.substr(queries, pool_part - queries);
+  EXPECT_EQ(query_tasks.find("POOL_"), std::string::npos) << query_tasks;
+  EXPECT_NE(query_tasks.find("WORKLOAD_NPLUSONE_READ_LOOP"), std::string::npos) << query_tasks;
+  EXPECT_NE(plan.find("POOL_DEMAND_EXCEEDS_CORES"), std::string::npos) << plan;
+  const auto notes = plan.find("### Notes");
+  EXPECT_EQ(plan.substr(0, notes).find(", `POOL_LITTLE_LAW`"), std::string::npos) << "info is a note, not a task";
+  EXPECT_EQ(occurrences(query_tasks, "\n   - Impact: "), occurrences(query_tasks, ". **")) << query_tasks;
+  // The measured seq scan goes first: it has a time, the text findings do not.
+  const auto seq_scan = query_tasks.find("PLAN_SEQ_SCAN_LARGE_FILTER");
+  EXPECT_NE(seq_scan, std::string::npos);
+  EXPECT_LT(seq_scan, query_tasks.find("WORKLOAD_NPLUSONE_READ_LOOP")) << query_tasks;
+  EXPECT_NE(query_tasks.find("measured by EXPLAIN ANALYZE"), std::string::npos) << query_tasks;
+  // The ORM fix of the N+1 loop, and the pool's configuration files.
+  EXPECT_NE(section(md, "Django code").find("Customer.objects.prefetch_related('order_set')"), std::string::npos) << md;
+  const std::string config = section(md, "Configuration files");
+  EXPECT_NE(config.find("DATABASES"), std::string::npos) << config;
+  EXPECT_EQ(config.find("POOL_DEMAND_EXCEEDS_CORES"), std::string::npos) << "findings are in the plan, not repeated";
+}
+
+TEST(SessionReport, CreateBeforeDropAndEachStatementOnce) {
+  SessionSnapshot session;
+  session.id = "s_" + std::string(32, '1');
+  SessionEntry advisor = entry("suggest_indexes");
+  advisor.structured = Json::parse(R"({
+    "drops": [{"index": "orders_old_idx", "table": "orders", "rule_id": "INDEX_UNUSED", "reason": "never scanned",
+               "ddl": "DROP INDEX CONCURRENTLY orders_old_idx;", "size_bytes": 8192}],
+    "recommendations": [{"ddl": "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);", "reason": "filter",
+                         "rule_id": "INDEX_FILTER", "evidence": "estimated", "benefit": 0.5}],
+    "workload": {"queries": 1, "cost_before": 100, "cost_after": 50, "improvement": 0.5}})");
+  // An earlier call proposed only the drop: it still comes after the CREATE.
+  SessionEntry drop_only = entry("suggest_indexes");
+  drop_only.structured = {{"drops", advisor.structured["drops"]}};
+  session.entries = {drop_only, advisor, advisor};
+  const SessionReport report = render_session_report(session);
+  const std::string indexes = section(report.markdown, "Index definitions");
+  EXPECT_EQ(occurrences(indexes, "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n"), 1u) << indexes;
+  EXPECT_EQ(occurrences(indexes, "DROP INDEX CONCURRENTLY orders_old_idx;\n"), 1u) << indexes;
+  EXPECT_LT(indexes.find("CREATE INDEX"), indexes.find("DROP INDEX")) << indexes;
+  EXPECT_EQ(report.markdown.find(";;"), std::string::npos) << report.markdown;
+  EXPECT_NE(report.markdown.find("50% lower, estimated"), std::string::npos) << report.markdown;
 }
 
 }  // namespace
