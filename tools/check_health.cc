@@ -113,7 +113,8 @@ ToolResult run_check_health(const Json& args, ToolContext& ctx) {
   if (server.contains("storage")) facts.storage = server["storage"].get<std::string>();
   if (server.contains("workload")) facts.workload = server["workload"].get<std::string>();
   std::map<std::string, std::string> given_settings;
-  for (const auto& [k, v] : args.value("settings", Json::object()).items())
+  const Json settings_arg = args.value("settings", Json::object());
+  for (const auto& [k, v] : settings_arg.items())
     given_settings[k] = v.is_string() ? v.get<std::string>() : v.dump();
 
   health::HealthSnapshot snapshot;

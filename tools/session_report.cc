@@ -10,6 +10,7 @@
 #include "core/common/error.h"
 #include "core/sql/fingerprint.h"
 #include "core/sql/query_model.h"
+#include "tools/health_monitoring.h"
 
 namespace dbopt::tools {
 namespace {
@@ -277,6 +278,9 @@ SessionReport render_session_report(const SessionSnapshot& session) {
     for (const auto& m : monitoring) md += "```sql\n" + m.get<std::string>() + ";\n```\n";
   }
 
+  const HealthMonitoring health = health_monitoring(ok);
+  md += health.markdown;
+
   // Details: each call's own write-up, in order.
   if (!ok.empty()) {
     md += "\n## Details by step\n";
@@ -290,6 +294,7 @@ SessionReport render_session_report(const SessionSnapshot& session) {
   report.structured = {{"session", session.id},  {"title", session.title},   {"calls", session.entries.size()},
                        {"failed_calls", failed}, {"tools_used", used},       {"findings", findings},
                        {"indexes", indexes},     {"benchmarks", benchmarks}, {"monitoring_queries", monitoring}};
+  if (!health.structured.empty()) report.structured["monitoring"] = health.structured;
   return report;
 }
 
@@ -313,7 +318,8 @@ Json session_report_schema() {
         "query": {"type": "string"}, "evidence": {"type": "string", "enum": ["measured", "estimated"]},
         "before": {"type": "number"}, "after": {"type": "number"}, "unit": {"type": "string"}},
         "required": ["query", "evidence", "before", "unit"]}},
-      "monitoring_queries": {"type": "array", "items": {"type": "string"}}
+      "monitoring_queries": {"type": "array", "items": {"type": "string"}},
+      "monitoring": {"type": "object", "description": "check_health problems and top_queries statements of the session."}
     },
     "required": ["session", "title", "calls", "failed_calls", "tools_used", "findings", "indexes", "benchmarks", "monitoring_queries"]
   })json");

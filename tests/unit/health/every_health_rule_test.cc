@@ -218,8 +218,8 @@ const std::vector<Case>& cases() {
       {"HEALTH_REPLICA_LAG", false, "50 ms behind", [] {
          return with([](auto& s) { s.replication = ReplicationReading{{}, {{"replica1", "10.0.0.9", "streaming", 1e4, 0.05}}}; });
        }},
-      {"HEALTH_CHECKPOINT_PRESSURE", true, "60 of 100 requested", [] {
-         return with([](auto& s) { s.checkpoints = CheckpointReading{40, 60, 1e5, 1e5, 1e4, 0, 0, "2026-11-01 00:00 UTC", 1024}; });
+      {"HEALTH_CHECKPOINT_PRESSURE", true, "100 of 140 requested", [] {
+         return with([](auto& s) { s.checkpoints = CheckpointReading{40, 60 + 40, 1e5, 1e5, 1e4, 0, 0, "2026-11-01 00:00 UTC", 1024}; });
        }},
       {"HEALTH_CHECKPOINT_PRESSURE", false, "5 of 100 requested", [] {
          return with([](auto& s) { s.checkpoints = CheckpointReading{95, 5, 1e5, 1e5, 1e4, 0, 0, "2026-11-01 00:00 UTC", 1024}; });
