@@ -3,7 +3,11 @@
 // tens of thousands of relations returns only the rows worth a look.
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
+#include <future>
+#include <mutex>
 #include <sstream>
 
 #include "core/common/error.h"
@@ -36,17 +40,22 @@ FROM (
              coalesce(toast.relpages, 0) AS toastpages, coalesce(toast.reltuples, 0) AS toasttuples,
              coalesce(substring(array_to_string(tbl.reloptions, ' ') FROM 'fillfactor=([0-9]+)')::smallint, 100) AS fillfactor,
              current_setting('block_size')::numeric AS bs, 8 AS ma, 24 AS page_hdr,
-             23 + CASE WHEN max(coalesce(s.null_frac, 0)) > 0 THEN (7 + count(s.attname)) / 8 ELSE 0::int END AS tpl_hdr_size,
-             sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)) AS tpl_data_size
+             23 + CASE WHEN st.max_null_frac > 0 THEN (7 + st.stats_columns) / 8 ELSE 0::int END AS tpl_hdr_size,
+             st.tpl_data_size
       FROM pg_catalog.pg_class tbl
       JOIN pg_catalog.pg_namespace ns ON ns.oid = tbl.relnamespace
-      JOIN pg_catalog.pg_attribute att ON att.attrelid = tbl.oid AND att.attnum > 0 AND NOT att.attisdropped
-      LEFT JOIN pg_catalog.pg_stats s ON s.schemaname = ns.nspname AND s.tablename = tbl.relname
-                                      AND s.inherited = false AND s.attname = att.attname
       LEFT JOIN pg_catalog.pg_class toast ON toast.oid = tbl.reltoastrelid
+      -- Per table, so pg_stats is read by name through its index, never whole.
+      CROSS JOIN LATERAL (
+        SELECT max(coalesce(s.null_frac, 0)) AS max_null_frac, count(s.attname)::int AS stats_columns,
+               sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)) AS tpl_data_size
+        FROM pg_catalog.pg_attribute att
+        LEFT JOIN pg_catalog.pg_stats s ON s.schemaname = ns.nspname AND s.tablename = tbl.relname
+                                        AND s.inherited = false AND s.attname = att.attname
+        WHERE att.attrelid = tbl.oid AND att.attnum > 0 AND NOT att.attisdropped
+      ) st
       WHERE tbl.relkind IN ('r', 'm') AND tbl.relpages >= $1 AND tbl.reltuples > 0
         AND ns.nspname NOT IN ('pg_catalog', 'information_schema')
-      GROUP BY 1, 2, 3, 4, 5, 6, 7
     ) s1
   ) s2
 ) s3
@@ -75,43 +84,46 @@ FROM (
   SELECT nspname, idxname, tblname, relpages, bs,
          1 + ceil(reltuples / floor((bs - 24 - 16) * fillfactor / (100 * (4 + tuple_width)::float))) AS est_pages
   FROM (
-    SELECT nspname, idxname, tblname, relpages, reltuples, fillfactor, bs,
-           8 + ceil(key_width / 8) * 8 + CASE WHEN has_nulls THEN 8 ELSE 0 END AS tuple_width
-    FROM (
-      SELECT n.nspname, ci.relname AS idxname, ct.relname AS tblname, ci.relpages, ci.reltuples,
-             coalesce(substring(array_to_string(ci.reloptions, ' ') FROM 'fillfactor=([0-9]+)')::smallint, 90) AS fillfactor,
-             current_setting('block_size')::numeric AS bs,
-             sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 1024)) AS key_width,
+    SELECT n.nspname, ci.relname AS idxname, ct.relname AS tblname, ci.relpages, ci.reltuples,
+           coalesce(substring(array_to_string(ci.reloptions, ' ') FROM 'fillfactor=([0-9]+)')::smallint, 90) AS fillfactor,
+           current_setting('block_size')::numeric AS bs,
+           8 + ceil(w.key_width / 8) * 8 + CASE WHEN w.has_nulls THEN 8 ELSE 0 END AS tuple_width
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid
+    JOIN pg_catalog.pg_class ct ON ct.oid = i.indrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = ci.relnamespace
+    -- Per index: key columns (expression columns are in pg_stats under the index's name).
+    CROSS JOIN LATERAL (
+      SELECT sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 1024)) AS key_width,
              max(coalesce(s.null_frac, 0)) > 0 AS has_nulls
-      FROM pg_catalog.pg_index i
-      JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid
-      JOIN pg_catalog.pg_class ct ON ct.oid = i.indrelid
-      JOIN pg_catalog.pg_namespace n ON n.oid = ci.relnamespace
-      CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+      FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
       LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = CASE WHEN k.attnum = 0 THEN i.indexrelid ELSE i.indrelid END
                                          AND a.attnum = CASE WHEN k.attnum = 0 THEN k.position ELSE k.attnum END
       LEFT JOIN pg_catalog.pg_stats s ON s.schemaname = n.nspname
                                       AND s.tablename = CASE WHEN k.attnum = 0 THEN ci.relname ELSE ct.relname END
                                       AND s.attname = a.attname AND s.inherited = false
-      WHERE ci.relam = (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'btree') AND ci.relpages >= $1
-        AND ci.reltuples > 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      GROUP BY 1, 2, 3, 4, 5, 6
     ) w
+    WHERE ci.relam = (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'btree') AND ci.relpages >= $1
+      AND ci.reltuples > 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   ) e
 ) b
 ORDER BY 4 DESC
 LIMIT $2)sql";
 
+// The statistics functions behind pg_stat_user_tables, called only for what
+// is needed: the view computes every counter for every table.
 constexpr const char* kVacuumSql = R"sql(
-SELECT format('%I.%I', s.schemaname, s.relname), s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
-       coalesce(greatest(s.last_vacuum, s.last_autovacuum)::text, ''),
-       coalesce(greatest(s.last_analyze, s.last_autoanalyze)::text, ''),
-       EXISTS (SELECT FROM unnest(c.reloptions) o WHERE o ~* '^autovacuum_enabled=(false|off|no|f|0)$')
-FROM pg_catalog.pg_stat_user_tables s
-JOIN pg_catalog.pg_class c ON c.oid = s.relid
-WHERE s.n_dead_tup >= $1 OR s.n_mod_since_analyze >= $2
-   OR EXISTS (SELECT FROM unnest(c.reloptions) o WHERE o ~* '^autovacuum_enabled=(false|off|no|f|0)$')
-ORDER BY s.n_dead_tup DESC, s.n_mod_since_analyze DESC
+SELECT format('%I.%I', n.nspname, c.relname), pg_stat_get_live_tuples(c.oid), pg_stat_get_dead_tuples(c.oid),
+       pg_stat_get_mod_since_analyze(c.oid),
+       coalesce(greatest(pg_stat_get_last_vacuum_time(c.oid), pg_stat_get_last_autovacuum_time(c.oid))::text, ''),
+       coalesce(greatest(pg_stat_get_last_analyze_time(c.oid), pg_stat_get_last_autoanalyze_time(c.oid))::text, ''),
+       coalesce(c.reloptions::text ~* 'autovacuum_enabled=(false|off|no|f|0)[,}]', false)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+  AND (pg_stat_get_dead_tuples(c.oid) >= $1 OR pg_stat_get_mod_since_analyze(c.oid) >= $2
+       OR coalesce(c.reloptions::text ~* 'autovacuum_enabled=(false|off|no|f|0)[,}]', false))
+ORDER BY 3 DESC, 4 DESC
 LIMIT $3)sql";
 
 constexpr const char* kDatabaseAgeSql = R"sql(
@@ -138,10 +150,14 @@ UNION
 
 constexpr const char* kCacheSql = R"sql(
 SELECT current_database(),
-       (SELECT coalesce(sum(heap_blks_hit), 0) FROM pg_catalog.pg_statio_user_tables),
-       (SELECT coalesce(sum(heap_blks_read), 0) FROM pg_catalog.pg_statio_user_tables),
-       (SELECT coalesce(sum(idx_blks_hit), 0) FROM pg_catalog.pg_statio_user_indexes),
-       (SELECT coalesce(sum(idx_blks_read), 0) FROM pg_catalog.pg_statio_user_indexes))sql";
+       coalesce(sum(pg_stat_get_blocks_hit(c.oid)) FILTER (WHERE c.relkind IN ('r', 'm')), 0),
+       coalesce(sum(pg_stat_get_blocks_fetched(c.oid) - pg_stat_get_blocks_hit(c.oid)) FILTER (WHERE c.relkind IN ('r', 'm')), 0),
+       coalesce(sum(pg_stat_get_blocks_hit(c.oid)) FILTER (WHERE c.relkind = 'i'), 0),
+       coalesce(sum(pg_stat_get_blocks_fetched(c.oid) - pg_stat_get_blocks_hit(c.oid)) FILTER (WHERE c.relkind = 'i'), 0)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm', 'i') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_toast')sql";
 
 // Statistics begin at the last reset; never reset: at least since the server
 // start (PostgreSQL 15 keeps them across clean restarts, so this is a lower bound).
@@ -164,24 +180,29 @@ LIMIT $1)sql";
 
 // Not unique, primary, exclusion or behind a constraint: those enforce rules.
 constexpr const char* kUnusedIndexSql = R"sql(
-SELECT format('%I.%I', u.schemaname, u.indexrelname), format('%I.%I', u.schemaname, u.relname),
+SELECT format('%I.%I', n.nspname, ci.relname), format('%I.%I', n.nspname, ct.relname),
        pg_get_indexdef(u.indexrelid), pg_relation_size(u.indexrelid), u.total
 FROM (
-  SELECT s.schemaname, s.indexrelname, s.relname, s.indexrelid, c.relpages, count(*) OVER () AS total
-  FROM pg_catalog.pg_stat_user_indexes s
-  JOIN pg_catalog.pg_index i ON i.indexrelid = s.indexrelid
-  JOIN pg_catalog.pg_class c ON c.oid = s.indexrelid
-  WHERE s.idx_scan = 0 AND i.indisvalid AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion
-    AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = s.indexrelid)
+  SELECT i.indexrelid, i.indrelid, c.relpages, c.relnamespace, count(*) OVER () AS total
+  FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE pg_stat_get_numscans(i.indexrelid) = 0 AND i.indisvalid AND NOT i.indisunique AND NOT i.indisprimary
+    AND NOT i.indisexclusion AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+    AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid)
+  ORDER BY c.relpages DESC, i.indexrelid
+  LIMIT $1
 ) u
-ORDER BY u.relpages DESC, 1
-LIMIT $1)sql";
+JOIN pg_catalog.pg_class ci ON ci.oid = u.indexrelid
+JOIN pg_catalog.pg_class ct ON ct.oid = u.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = u.relnamespace
+ORDER BY u.relpages DESC, 1)sql";
 
 // Same table, key columns, operator classes, collations, options, expressions
 // and predicate: the same index twice.
 constexpr const char* kDuplicateIndexSql = R"sql(
 SELECT format('%I.%I', n.nspname, ci.relname), format('%I.%I', n.nspname, ct.relname),
-       pg_get_indexdef(d.indexrelid), pg_relation_size(d.indexrelid), coalesce(s.idx_scan, 0),
+       pg_get_indexdef(d.indexrelid), pg_relation_size(d.indexrelid), pg_stat_get_numscans(d.indexrelid),
        d.indisunique, d.indisprimary,
        EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = d.indexrelid), d.grp
 FROM (
@@ -198,31 +219,37 @@ FROM (
 JOIN pg_catalog.pg_class ci ON ci.oid = d.indexrelid
 JOIN pg_catalog.pg_class ct ON ct.oid = d.indrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = ci.relnamespace
-LEFT JOIN pg_catalog.pg_stat_all_indexes s ON s.indexrelid = d.indexrelid
 WHERE d.copies > 1 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 ORDER BY d.grp, d.indisprimary DESC, d.indisunique DESC, 1
 LIMIT $1)sql";
 
 // The limit is the smaller of the sequence's maximum and its column's type.
+// Reading last_value opens every sequence (a cold connection builds a
+// relcache entry for each), so the sequences are read in $3 parts, by oid,
+// on as many connections.
 constexpr const char* kSequenceSql = R"sql(
 SELECT * FROM (
-  SELECT format('%I.%I', s.schemaname, s.sequencename), s.data_type::text, s.last_value,
-         least(s.max_value, CASE a.atttypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647
-                                            ELSE s.max_value END) AS lim,
+  SELECT format('%I.%I', n.nspname, c.relname), format_type(q.seqtypid, NULL), v.last_value,
+         least(q.seqmax, CASE a.atttypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647
+                                         ELSE q.seqmax END) AS lim,
          coalesce(format('%I.%I', tn.nspname, t.relname), ''), coalesce(quote_ident(a.attname), ''),
          coalesce(format_type(a.atttypid, a.atttypmod), ''), coalesce(d.deptype = 'i', false)
-  FROM pg_catalog.pg_sequences s
-  LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::regclass
-                                  AND d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
+  FROM pg_catalog.pg_sequence q
+  JOIN pg_catalog.pg_class c ON c.oid = q.seqrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (SELECT CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
+                                  THEN pg_sequence_last_value(c.oid) END AS last_value) v
+  LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
                                   AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
   LEFT JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
   LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
   LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-  WHERE s.last_value IS NOT NULL AND s.increment_by > 0
-) q
-WHERE last_value::numeric / lim >= $1
+  WHERE q.seqincrement > 0 AND c.oid::bigint % $3 = $4
+) s
+WHERE last_value IS NOT NULL AND last_value::numeric / lim >= $1
 ORDER BY last_value::numeric / lim DESC
 LIMIT $2)sql";
+constexpr int kSequenceParts = 2;
 
 constexpr const char* kConnectionsSql = R"sql(
 SELECT current_setting('max_connections'), current_setting('superuser_reserved_connections'),
@@ -313,32 +340,65 @@ std::vector<std::string> split(const std::string& s, char separator) {
   return parts;
 }
 
+// Runs each category's reads on its own thread (and so on its own pooled
+// connection): the categories are independent, and on a large catalog the
+// slowest one, not their sum, sets the answer time.
 class Reader {
  public:
   Reader(pg::DatabasePool& databases, const std::string& database, const ReadOptions& options,
          HealthSnapshot& snapshot)
       : executor_(databases), database_(database), options_(options), snapshot_(snapshot) {}
+  ~Reader() {
+    for (auto& f : running_)
+      if (f.valid()) f.wait();
+  }
 
-  std::vector<Row> rows(const char* sql, std::vector<std::optional<std::string>> params = {}) {
+  std::vector<Row> rows(const char* sql, std::vector<std::optional<std::string>> params = {}) const {
     pg::RunOptions run{.cancel = options_.cancel, .max_rows = 0, .params = std::move(params)};
     return executor_.run(database_, sql, run).rows;
   }
 
-  // Runs one category's reads; a read the role may not do becomes a note.
+  void note(std::string text) {
+    std::lock_guard lock(mutex_);
+    snapshot_.notes.push_back(std::move(text));
+  }
+
+  // Starts one category's reads; a read the role may not do becomes a note.
+  // Each read writes only its own part of the snapshot.
   template <typename Read>
-  void category(HealthCategory category, Read read) {
-    if (!options_.categories.empty() && !options_.categories.contains(category)) return;
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      read();
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::cancelled || e.code() == ErrorCode::deadline_exceeded ||
-          e.code() == ErrorCode::not_found || e.code() == ErrorCode::unavailable)
-        throw;
-      snapshot_.notes.push_back(std::string(to_string(category)) + ": not checked: " + e.what());
+  void category(HealthCategory category, bool wanted, Read read) {
+    if (!wanted) return;
+    running_.push_back(std::async(std::launch::async, [this, category, read] {
+      const auto started = std::chrono::steady_clock::now();
+      try {
+        read();
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::cancelled || e.code() == ErrorCode::deadline_exceeded ||
+            e.code() == ErrorCode::not_found || e.code() == ErrorCode::unavailable)
+          throw;
+        note(std::string(to_string(category)) + ": not checked: " + e.what());
+      }
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      std::lock_guard lock(mutex_);
+      snapshot_.read_ms[to_string(category)] += ms;
+    }));
+  }
+  bool wants(HealthCategory category) const {
+    return options_.categories.empty() || options_.categories.contains(category);
+  }
+
+  // Waits for every category; rethrows the first failure (cancelled, unreachable).
+  void finish() {
+    std::exception_ptr first;
+    for (auto& f : running_) {
+      try {
+        f.get();
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
     }
-    snapshot_.read_ms[to_string(category)] +=
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    running_.clear();
+    if (first) std::rethrow_exception(first);
   }
 
   std::string limit() const { return std::to_string(options_.limit_per_check); }
@@ -348,6 +408,8 @@ class Reader {
   const std::string& database_;
   const ReadOptions& options_;
   HealthSnapshot& snapshot_;
+  std::mutex mutex_;
+  std::vector<std::future<void>> running_;
 };
 
 std::string pages_for_mb(double mb) { return std::to_string(static_cast<long long>(std::ceil(mb * 1024 * 1024 / 8192))); }
@@ -404,68 +466,35 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
                                     const knowledge::RuleBook& rules, const ReadOptions& options) {
   HealthSnapshot snap;
   snap.database = databases.database(database).name;
-  Reader read(databases, database, options, snap);
   const auto threshold = [&](const char* rule, const char* name) { return rules.threshold(rule, name); };
+  const bool wants_sessions = options.categories.empty() || options.categories.contains(HealthCategory::connections) ||
+                              options.categories.contains(HealthCategory::activity) ||
+                              options.categories.contains(HealthCategory::locks);
+  std::vector<SequenceEntry> sequence_parts[kSequenceParts];
+  Reader read(databases, database, options, snap);  // declared last: its destructor waits for the reads
   snap.database_name = text(read.rows("SELECT current_database()").at(0)[0]);
 
-  read.category(HealthCategory::bloat, [&] {
-    const bool pgstattuple =
-        !read.rows("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgstattuple'").empty();
-    const std::string min_pages = pages_for_mb(threshold("HEALTH_TABLE_BLOAT", "min_bloat_mb"));
-    std::vector<TableBloat> tables;
-    bool measured = false;
-    if (pgstattuple) {
-      try {
-        for (const auto& r : read.rows(kTableBloatMeasuredSql, {min_pages, read.limit()}))
-          tables.push_back({text(r[0]), number(r[1]), number(r[2]), true});
-        measured = true;
-      } catch (const Error& e) {
-        if (e.code() == ErrorCode::cancelled || e.code() == ErrorCode::deadline_exceeded) throw;
-        snap.notes.push_back(std::string("bloat: pgstattuple is installed but pgstattuple_approx failed (") +
-                             e.what() + "); using the statistics estimate. Grant pg_stat_scan_tables to measure.");
+  // The slowest reads on a large catalog start first.
+  for (int part = 0; part < kSequenceParts; ++part)
+    read.category(HealthCategory::sequences, read.wants(HealthCategory::sequences), [&, part] {
+      for (const auto& r : read.rows(kSequenceSql, {number_text(threshold("HEALTH_SEQUENCE_NEAR_LIMIT", "min_used_share")),
+                                                    read.limit(), std::to_string(kSequenceParts),
+                                                    std::to_string(part)})) {
+        SequenceEntry s;
+        s.sequence = text(r[0]);
+        s.type = text(r[1]);
+        s.last_value = number(r[2]);
+        s.limit = number(r[3]);
+        s.owner_table = text(r[4]);
+        s.owner_column = text(r[5]);
+        s.column_type = text(r[6]);
+        s.owned_by_identity = flag(r[7]);
+        s.owner = s.owner_table.empty() ? "" : s.owner_table + "." + s.owner_column;
+        sequence_parts[part].push_back(std::move(s));
       }
-    }
-    if (!measured)
-      for (const auto& r : read.rows(kTableBloatEstimateSql, {min_pages, read.limit()}))
-        tables.push_back({text(r[0]), number(r[1]), number(r[2]), false});
-    snap.table_bloat = std::move(tables);
-    std::vector<IndexBloat> indexes;
-    for (const auto& r :
-         read.rows(kIndexBloatSql, {pages_for_mb(threshold("HEALTH_INDEX_BLOAT", "min_bloat_mb")), read.limit()}))
-      indexes.push_back({text(r[0]), text(r[1]), number(r[2]), number(r[3])});
-    snap.index_bloat = std::move(indexes);
-  });
+    });
 
-  read.category(HealthCategory::vacuum, [&] {
-    std::vector<TableVacuum> tables;
-    const double min_dead = std::min(threshold("HEALTH_DEAD_TUPLES", "min_dead_rows"),
-                                     threshold("HEALTH_ANALYZE_STALE", "min_modified_rows"));
-    for (const auto& r : read.rows(kVacuumSql, {number_text(min_dead),
-                                                number_text(threshold("HEALTH_ANALYZE_STALE", "min_modified_rows")),
-                                                std::to_string(options.limit_per_check * 5)})) {
-      tables.push_back({text(r[0]), number(r[1]), number(r[2]), number(r[3]), text(r[4]), text(r[5]), flag(r[6])});
-    }
-    snap.vacuum = std::move(tables);
-  });
-
-  read.category(HealthCategory::wraparound, [&] {
-    WraparoundReading w;
-    for (const auto& r : read.rows(kDatabaseAgeSql)) {
-      w.databases.push_back({"database " + text(r[0]), "", number(r[1]), number(r[2])});
-      w.freeze_max_age = number(r[3]);
-      w.multixact_freeze_max_age = number(r[4]);
-    }
-    for (const auto& r : read.rows(kTableAgeSql, {read.limit()}))
-      w.tables.push_back({text(r[0]), text(r[0]), number(r[1]), number(r[2])});
-    snap.wraparound = std::move(w);
-  });
-
-  read.category(HealthCategory::cache, [&] {
-    const auto r = read.rows(kCacheSql).at(0);
-    snap.cache = CacheReading{text(r[0]), number(r[1]), number(r[2]), number(r[3]), number(r[4])};
-  });
-
-  read.category(HealthCategory::indexes, [&] {
+  read.category(HealthCategory::indexes, read.wants(HealthCategory::indexes), [&] {
     IndexReading x;
     const auto age = read.rows(kStatsAgeSql);
     if (!age.empty()) {
@@ -494,34 +523,64 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
     snap.indexes = std::move(x);
   });
 
-  read.category(HealthCategory::sequences, [&] {
-    std::vector<SequenceEntry> sequences;
-    for (const auto& r : read.rows(kSequenceSql, {number_text(threshold("HEALTH_SEQUENCE_NEAR_LIMIT",
-                                                                        "min_used_share")),
-                                                  read.limit()})) {
-      SequenceEntry s;
-      s.sequence = text(r[0]);
-      s.type = text(r[1]);
-      s.last_value = number(r[2]);
-      s.limit = number(r[3]);
-      s.owner_table = text(r[4]);
-      s.owner_column = text(r[5]);
-      s.column_type = text(r[6]);
-      s.owned_by_identity = flag(r[7]);
-      s.owner = s.owner_table.empty() ? "" : s.owner_table + "." + s.owner_column;
-      sequences.push_back(std::move(s));
+  read.category(HealthCategory::bloat, read.wants(HealthCategory::bloat), [&] {
+    const bool pgstattuple =
+        !read.rows("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgstattuple'").empty();
+    const std::string min_pages = pages_for_mb(threshold("HEALTH_TABLE_BLOAT", "min_bloat_mb"));
+    std::vector<TableBloat> tables;
+    bool measured = false;
+    if (pgstattuple) {
+      try {
+        for (const auto& r : read.rows(kTableBloatMeasuredSql, {min_pages, read.limit()}))
+          tables.push_back({text(r[0]), number(r[1]), number(r[2]), true});
+        measured = true;
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::cancelled || e.code() == ErrorCode::deadline_exceeded) throw;
+        read.note(std::string("bloat: pgstattuple is installed but pgstattuple_approx failed (") + e.what() +
+                  "); using the statistics estimate. Grant pg_stat_scan_tables to measure.");
+      }
     }
-    snap.sequences = std::move(sequences);
+    if (!measured)
+      for (const auto& r : read.rows(kTableBloatEstimateSql, {min_pages, read.limit()}))
+        tables.push_back({text(r[0]), number(r[1]), number(r[2]), false});
+    snap.table_bloat = std::move(tables);
+    std::vector<IndexBloat> indexes;
+    for (const auto& r :
+         read.rows(kIndexBloatSql, {pages_for_mb(threshold("HEALTH_INDEX_BLOAT", "min_bloat_mb")), read.limit()}))
+      indexes.push_back({text(r[0]), text(r[1]), number(r[2]), number(r[3])});
+    snap.index_bloat = std::move(indexes);
   });
 
-  const bool wants_sessions = options.categories.empty() || options.categories.contains(HealthCategory::connections) ||
-                              options.categories.contains(HealthCategory::activity) ||
-                              options.categories.contains(HealthCategory::locks);
-  if (wants_sessions) {
-    ReadOptions all = options;
-    all.categories.clear();
-    Reader sessions(databases, database, all, snap);
-    sessions.category(HealthCategory::activity, [&] {
+  read.category(HealthCategory::vacuum, read.wants(HealthCategory::vacuum), [&] {
+    std::vector<TableVacuum> tables;
+    const double min_dead = std::min(threshold("HEALTH_DEAD_TUPLES", "min_dead_rows"),
+                                     threshold("HEALTH_ANALYZE_STALE", "min_modified_rows"));
+    for (const auto& r : read.rows(kVacuumSql, {number_text(min_dead),
+                                                number_text(threshold("HEALTH_ANALYZE_STALE", "min_modified_rows")),
+                                                std::to_string(options.limit_per_check * 5)})) {
+      tables.push_back({text(r[0]), number(r[1]), number(r[2]), number(r[3]), text(r[4]), text(r[5]), flag(r[6])});
+    }
+    snap.vacuum = std::move(tables);
+  });
+
+  read.category(HealthCategory::wraparound, read.wants(HealthCategory::wraparound), [&] {
+    WraparoundReading w;
+    for (const auto& r : read.rows(kDatabaseAgeSql)) {
+      w.databases.push_back({"database " + text(r[0]), "", number(r[1]), number(r[2])});
+      w.freeze_max_age = number(r[3]);
+      w.multixact_freeze_max_age = number(r[4]);
+    }
+    for (const auto& r : read.rows(kTableAgeSql, {read.limit()}))
+      w.tables.push_back({text(r[0]), text(r[0]), number(r[1]), number(r[2])});
+    snap.wraparound = std::move(w);
+  });
+
+  read.category(HealthCategory::cache, read.wants(HealthCategory::cache), [&] {
+    const auto r = read.rows(kCacheSql).at(0);
+    snap.cache = CacheReading{text(r[0]), number(r[1]), number(r[2]), number(r[3]), number(r[4])};
+  });
+
+  read.category(HealthCategory::activity, wants_sessions, [&] {
       ActivityReading a;
       const auto c = read.rows(kConnectionsSql).at(0);
       a.max_connections = static_cast<int>(number(c[0]));
@@ -546,10 +605,9 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
         a.sessions.push_back(std::move(s));
       }
       snap.activity = std::move(a);
-    });
-  }
+  });
 
-  read.category(HealthCategory::replication, [&] {
+  read.category(HealthCategory::replication, read.wants(HealthCategory::replication), [&] {
     ReplicationReading x;
     for (const auto& r : read.rows(kSlotsSql)) x.slots.push_back({text(r[0]), text(r[1]), flag(r[2]), number(r[3])});
     for (const auto& r : read.rows(kReplicasSql))
@@ -557,19 +615,19 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
     snap.replication = std::move(x);
   });
 
-  read.category(HealthCategory::checkpoints, [&] {
+  read.category(HealthCategory::checkpoints, read.wants(HealthCategory::checkpoints), [&] {
     const auto r = read.rows(kCheckpointSql).at(0);
     snap.checkpoints = CheckpointReading{number(r[0]), number(r[1]), number(r[2]), number(r[3]),
                                          number(r[5]), number(r[6]), number(r[4]), text(r[7]), number(r[8])};
   });
 
-  read.category(HealthCategory::settings, [&] {
+  read.category(HealthCategory::settings, read.wants(HealthCategory::settings), [&] {
     std::map<std::string, SettingValue> settings;
     for (const auto& r : read.rows(kSettingsSql)) settings[text(r[0])] = {text(r[1]), text(r[2])};
     snap.settings = std::move(settings);
   });
 
-  read.category(HealthCategory::policies, [&] {
+  read.category(HealthCategory::policies, read.wants(HealthCategory::policies), [&] {
     std::vector<Policy> policies;
     for (const auto& r : read.rows(kPoliciesSql))
       policies.push_back({text(r[0]), text(r[1]), text(r[3]), flag(r[2]), split(text(r[4]), ','), text(r[5]),
@@ -577,12 +635,21 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
     snap.policies = std::move(policies);
   });
 
-  read.category(HealthCategory::foreign_keys, [&] {
+  read.category(HealthCategory::foreign_keys, read.wants(HealthCategory::foreign_keys), [&] {
     std::vector<UnindexedForeignKey> keys;
     for (const auto& r : read.rows(kForeignKeySql, {read.limit()}))
       keys.push_back({text(r[0]), text(r[1]), text(r[2]), split(text(r[3]), ','), number(r[4])});
     snap.foreign_keys = std::move(keys);
   });
+  read.finish();
+  if (read.wants(HealthCategory::sequences)) {
+    std::vector<SequenceEntry> all;
+    for (auto& part : sequence_parts) std::move(part.begin(), part.end(), std::back_inserter(all));
+    std::sort(all.begin(), all.end(),
+              [](const auto& a, const auto& b) { return a.last_value / a.limit > b.last_value / b.limit; });
+    if (all.size() > static_cast<std::size_t>(options.limit_per_check)) all.resize(options.limit_per_check);
+    snap.sequences = std::move(all);
+  }
   return snap;
 }
 

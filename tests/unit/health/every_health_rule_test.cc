@@ -224,11 +224,11 @@ const std::vector<Case>& cases() {
       {"HEALTH_CHECKPOINT_PRESSURE", false, "5 of 100 requested", [] {
          return with([](auto& s) { s.checkpoints = CheckpointReading{95, 5, 1e5, 1e5, 1e4, 0, 0, "2026-11-01 00:00 UTC", 1024}; });
        }},
-      {"HEALTH_BGWRITER_PRESSURE", true, "backends wrote 70%", [] {
-         return with([](auto& s) { s.checkpoints = CheckpointReading{95, 5, 2e5, 1e5, 7e5, 10, 50, "2026-11-01 00:00 UTC", 1024}; });
+      {"HEALTH_BGWRITER_PRESSURE", true, "backends wrote 73% of 11M", [] {
+         return with([](auto& s) { s.checkpoints = CheckpointReading{95, 5, 2e6, 1e6, 8e6, 10, 50, "2026-11-01 00:00 UTC", 1024}; });
        }},
-      {"HEALTH_BGWRITER_PRESSURE", false, "backends wrote 10%", [] {
-         return with([](auto& s) { s.checkpoints = CheckpointReading{95, 5, 8e5, 1e5, 1e5, 0, 0, "2026-11-01 00:00 UTC", 1024}; });
+      {"HEALTH_BGWRITER_PRESSURE", false, "backends wrote 9% of 11M", [] {
+         return with([](auto& s) { s.checkpoints = CheckpointReading{95, 5, 8e6, 2e6, 1e6, 0, 0, "2026-11-01 00:00 UTC", 1024}; });
        }},
       {"HEALTH_SETTING_FSYNC_OFF", true, "fsync off", [] { return settings([](auto& m) { set(m, "fsync", "off"); }); }, {}, Severity::critical},
       {"HEALTH_SETTING_FSYNC_OFF", false, "fsync on", [] { return settings([](auto&) {}); }},
