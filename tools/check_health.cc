@@ -37,7 +37,9 @@ Json overview_json(const health::HealthSnapshot& s) {
                        {"stats_reset", s.indexes->stats_reset},
                        {"postmaster_start", s.indexes->postmaster_start}};
   if (s.cache) {
-    const auto ratio = [](double hits, double reads) { return hits + reads > 0 ? Json(hits / (hits + reads)) : Json(nullptr); };
+    const auto ratio = [](double hits, double reads) {
+      return hits + reads > 0 ? Json(hits / (hits + reads)) : Json(nullptr);
+    };
     o["cache"] = {{"table_hit_ratio", ratio(s.cache->heap_hits, s.cache->heap_reads)},
                   {"index_hit_ratio", ratio(s.cache->index_hits, s.cache->index_reads)}};
   }
@@ -54,8 +56,10 @@ Json overview_json(const health::HealthSnapshot& s) {
     }
     o["wraparound"] = {{"oldest_xid_age", xid}, {"oldest_mxid_age", mxid}};
   }
-  if (s.indexes) o["indexes"] = {{"unused", s.indexes->unused_total}, {"invalid", s.indexes->invalid.size()},
-                                 {"duplicate_groups", s.indexes->duplicates.size()}};
+  if (s.indexes)
+    o["indexes"] = {{"unused", s.indexes->unused_total},
+                    {"invalid", s.indexes->invalid.size()},
+                    {"duplicate_groups", s.indexes->duplicates.size()}};
   return o;
 }
 
@@ -114,8 +118,7 @@ ToolResult run_check_health(const Json& args, ToolContext& ctx) {
   if (server.contains("workload")) facts.workload = server["workload"].get<std::string>();
   std::map<std::string, std::string> given_settings;
   const Json settings_arg = args.value("settings", Json::object());
-  for (const auto& [k, v] : settings_arg.items())
-    given_settings[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  for (const auto& [k, v] : settings_arg.items()) given_settings[k] = v.is_string() ? v.get<std::string>() : v.dump();
 
   health::HealthSnapshot snapshot;
   const bool live = args.contains("database") || (ctx.databases && given_settings.empty());

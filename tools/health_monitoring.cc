@@ -40,8 +40,8 @@ HealthMonitoring health_monitoring(const std::vector<const SessionEntry*>& entri
       for (const auto& f : s["findings"]) {
         if (f["severity"] == "info") continue;
         problems.push_back({{"rule_id", f["rule_id"]}, {"severity", f["severity"]}, {"summary", f["summary"]}});
-        md += "- " + f["severity"].get<std::string>() + " `" + f["rule_id"].get<std::string>() + "`: " +
-              f["summary"].get<std::string>() + "\n";
+        md += "- " + f["severity"].get<std::string>() + " `" + f["rule_id"].get<std::string>() +
+              "`: " + f["summary"].get<std::string>() + "\n";
       }
       health.push_back({{"database", s["database"]}, {"counts", c}, {"problems", problems}});
     } else if (e->tool == "top_queries") {

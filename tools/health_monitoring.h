@@ -12,7 +12,7 @@
 namespace dbopt::tools {
 
 struct HealthMonitoring {
-  std::string markdown;                         // empty when the session ran neither tool
+  std::string markdown;                                  // empty when the session ran neither tool
   nlohmann::json structured = nlohmann::json::object();  // {"health": [...], "top_queries": [...]}
 };
 

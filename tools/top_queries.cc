@@ -26,8 +26,8 @@ std::string one_line(std::string text, std::size_t max) {
 }
 
 Json query_json(const health::TopQuery& q, int rank, const std::string& database) {
-  const std::string summary = "Statement " + (q.queryid.empty() ? std::string("(no queryid)") : q.queryid) +
-                              " takes " + fixed(q.share_of_total * 100, 1) + "% of " + database +
+  const std::string summary = "Statement " + (q.queryid.empty() ? std::string("(no queryid)") : q.queryid) + " takes " +
+                              fixed(q.share_of_total * 100, 1) + "% of " + database +
                               "'s execution time: " + fixed(q.calls, 0) + " calls, mean " + fixed(q.mean_ms, 2) +
                               " ms, total " + fixed(q.total_ms, 0) + " ms, " + fixed(q.rows_per_call, 1) +
                               " rows per call.";

@@ -73,7 +73,9 @@ std::string one_line(std::string text, std::size_t max = 160) {
 
 std::string quote_ident(const std::string& name) {
   bool plain = !name.empty() && (std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_');
-  for (char c : name) plain = plain && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_');
+  for (char c : name)
+    plain = plain &&
+            (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_');
   if (plain) return name;
   std::string out = "\"";
   for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -154,8 +156,8 @@ void check_bloat(const HealthSnapshot& s, Checker& c) {
     for (const auto& t : *s.table_bloat) {
       const double share = t.table_bytes > 0 ? t.bloat_bytes / t.table_bytes : 0;
       if (t.bloat_bytes < min_bytes || share < c.threshold("HEALTH_TABLE_BLOAT", "min_bloat_share")) continue;
-      c.add("HEALTH_TABLE_BLOAT",
-            c.escalate("HEALTH_TABLE_BLOAT", share, {{"high_bloat_share", Severity::high}}), on_table(t.table),
+      c.add("HEALTH_TABLE_BLOAT", c.escalate("HEALTH_TABLE_BLOAT", share, {{"high_bloat_share", Severity::high}}),
+            on_table(t.table),
             {{"table", t.table},
              {"bloat_share", percent(share)},
              {"table_size", bytes(t.table_bytes)},
@@ -190,8 +192,8 @@ void check_vacuum(const HealthSnapshot& s, Checker& c) {
     const std::string last_vacuum = t.last_vacuum.empty() ? "never" : t.last_vacuum;
     if (t.dead_rows >= c.threshold("HEALTH_DEAD_TUPLES", "min_dead_rows") &&
         dead_share >= c.threshold("HEALTH_DEAD_TUPLES", "min_dead_share"))
-      c.add("HEALTH_DEAD_TUPLES",
-            c.escalate("HEALTH_DEAD_TUPLES", dead_share, {{"high_dead_share", Severity::high}}), on_table(t.table),
+      c.add("HEALTH_DEAD_TUPLES", c.escalate("HEALTH_DEAD_TUPLES", dead_share, {{"high_dead_share", Severity::high}}),
+            on_table(t.table),
             {{"table", t.table},
              {"dead_rows", count(t.dead_rows)},
              {"dead_share", percent(dead_share)},
@@ -210,8 +212,8 @@ void check_vacuum(const HealthSnapshot& s, Checker& c) {
              {"live_rows", t.live_rows},
              {"modified_share", modified_share}});
     if (t.autovacuum_disabled)
-      c.add("HEALTH_AUTOVACUUM_DISABLED_TABLE", c.rule("HEALTH_AUTOVACUUM_DISABLED_TABLE").severity,
-            on_table(t.table), {{"table", t.table}, {"dead_rows", count(t.dead_rows)}},
+      c.add("HEALTH_AUTOVACUUM_DISABLED_TABLE", c.rule("HEALTH_AUTOVACUUM_DISABLED_TABLE").severity, on_table(t.table),
+            {{"table", t.table}, {"dead_rows", count(t.dead_rows)}},
             {{"dead_rows", t.dead_rows}, {"live_rows", t.live_rows}});
   }
 }
@@ -221,8 +223,7 @@ void check_wraparound(const HealthSnapshot& s, Checker& c) {
   const auto& w = *s.wraparound;
   const auto one = [&](const char* id, const FrozenAge& a, double age, double freeze_max_age) {
     if (age < c.threshold(id, "min_age")) return;
-    c.add(id,
-          c.escalate(id, age, {{"high_age", Severity::high}, {"critical_age", Severity::critical}}),
+    c.add(id, c.escalate(id, age, {{"high_age", Severity::high}, {"critical_age", Severity::critical}}),
           a.target.empty() ? about(a.subject) : on_table(a.target),
           {{"subject", a.subject},
            {"age", count(age)},
@@ -251,8 +252,8 @@ void check_cache(const HealthSnapshot& s, Checker& c) {
            {"hit_ratio", percent(ratio)},
            {"hits", count(hits)},
            {"reads", count(reads)},
-           {"stats_since", s.indexes && !s.indexes->stats_since.empty() ? s.indexes->stats_since
-                                                                         : "the last statistics reset"}},
+           {"stats_since",
+            s.indexes && !s.indexes->stats_since.empty() ? s.indexes->stats_since : "the last statistics reset"}},
           {{"hit_ratio", ratio}, {"hits", hits}, {"reads", reads}});
   };
   one("HEALTH_CACHE_HIT_LOW", x.heap_hits, x.heap_reads);
@@ -280,8 +281,8 @@ void check_indexes(const HealthSnapshot& s, Checker& c, HealthReport& report) {
            {"definition", i.definition}},
           {{"index_bytes", i.bytes}, {"idx_scan", 0}, {"stats_age_s", x.stats_age_s}});
   if (young && !x.unused.empty())
-    report.notes.push_back("Unused indexes are reported as info only: the statistics cover " +
-                           duration(x.stats_age_s) + " (since " + x.stats_since +
+    report.notes.push_back("Unused indexes are reported as info only: the statistics cover " + duration(x.stats_age_s) +
+                           " (since " + x.stats_since +
                            "), less than a full business cycle. Check again after a representative period.");
   if (x.unused_total > static_cast<int>(x.unused.size()))
     report.notes.push_back(std::to_string(x.unused_total) + " indexes have no scans; the " +
@@ -324,10 +325,13 @@ void check_sequences(const HealthSnapshot& s, Checker& c) {
     const bool narrow_column = q.column_type == "integer" || q.column_type == "smallint";
     std::string fix;
     if (narrow_column) fix += "ALTER TABLE " + q.owner_table + " ALTER COLUMN " + q.owner_column + " TYPE bigint;";
-    if (q.type != "bigint" && !q.owned_by_identity) fix += std::string(fix.empty() ? "" : "\n") + "ALTER SEQUENCE " + q.sequence + " AS bigint;";
+    if (q.type != "bigint" && !q.owned_by_identity)
+      fix += std::string(fix.empty() ? "" : "\n") + "ALTER SEQUENCE " + q.sequence + " AS bigint;";
     if (fix.empty())
-      fix = "-- " + q.sequence + " is bigint and so is its column: reset it only if old values are gone:\n"
-            "ALTER SEQUENCE " + q.sequence + " RESTART WITH 1;";
+      fix = "-- " + q.sequence +
+            " is bigint and so is its column: reset it only if old values are gone:\n"
+            "ALTER SEQUENCE " +
+            q.sequence + " RESTART WITH 1;";
     const std::string type = q.type + (q.column_type.empty() ? "" : ", column " + q.column_type);
     c.add("HEALTH_SEQUENCE_NEAR_LIMIT",
           c.escalate("HEALTH_SEQUENCE_NEAR_LIMIT", share, {{"high_used_share", Severity::high}}),
@@ -370,10 +374,8 @@ void check_sessions(const HealthSnapshot& s, Checker& c) {
   std::map<int, const Session*> by_pid;
   for (const auto& x : a.sessions) by_pid[x.pid] = &x;
   for (const auto& x : a.sessions) {
-    const TemplateValues base = {{"pid", std::to_string(x.pid)},
-                                 {"who", who(x)},
-                                 {"user", quote_ident(x.user)},
-                                 {"query", one_line(x.query)}};
+    const TemplateValues base = {
+        {"pid", std::to_string(x.pid)}, {"who", who(x)}, {"user", quote_ident(x.user)}, {"query", one_line(x.query)}};
     if (x.state.starts_with("idle in transaction") &&
         x.state_age_s >= c.threshold("HEALTH_IDLE_IN_TRANSACTION", "min_idle_s")) {
       TemplateValues v = base;
@@ -422,9 +424,9 @@ void check_sessions(const HealthSnapshot& s, Checker& c) {
     const auto it = by_pid.find(root);
     const Session* blocker = it == by_pid.end() ? nullptr : it->second;
     const Session& x = *chain.longest;
-    const Severity severity =
-        chain.blocked >= c.threshold("HEALTH_LOCK_BLOCKING", "critical_blocked_sessions") ? Severity::critical
-                                                                                           : c.rule("HEALTH_LOCK_BLOCKING").severity;
+    const Severity severity = chain.blocked >= c.threshold("HEALTH_LOCK_BLOCKING", "critical_blocked_sessions")
+                                  ? Severity::critical
+                                  : c.rule("HEALTH_LOCK_BLOCKING").severity;
     c.add("HEALTH_LOCK_BLOCKING", severity, about("pid " + std::to_string(x.pid)),
           {{"pid", std::to_string(x.pid)},
            {"who", who(x)},
@@ -513,8 +515,7 @@ void check_settings(const HealthSnapshot& s, const ServerFacts& facts, Checker& 
   flag("HEALTH_SETTING_FULL_PAGE_WRITES_OFF", "full_page_writes");
   flag("HEALTH_SETTING_AUTOVACUUM_OFF", "autovacuum");
 
-  const std::optional<double> ram_kb =
-      facts.ram_gb ? std::optional<double>(*facts.ram_gb * 1024 * 1024) : std::nullopt;
+  const std::optional<double> ram_kb = facts.ram_gb ? std::optional<double>(*facts.ram_gb * 1024 * 1024) : std::nullopt;
   const SettingValue* shared_buffers = value("shared_buffers");
   if (ram_kb && shared_buffers) {
     const double kb = kb_of(*shared_buffers);
@@ -579,8 +580,8 @@ void check_policies(const HealthSnapshot& s, Checker& c) {
   for (const auto& p : *s.policies) {
     std::vector<std::string> calls;
     std::string clauses;
-    for (const auto& [keyword, expression] :
-         {std::pair<const char*, const std::string*>{"USING", &p.using_expression}, {"WITH CHECK", &p.check_expression}}) {
+    for (const auto& [keyword, expression] : {std::pair<const char*, const std::string*>{"USING", &p.using_expression},
+                                              {"WITH CHECK", &p.check_expression}}) {
       if (expression->empty()) continue;
       std::vector<sql::CallSpan> found;
       try {
@@ -671,11 +672,13 @@ void check_foreign_keys(const HealthSnapshot& s, Checker& c) {
 
 std::map<std::string, SettingValue> settings_from_text(const std::map<std::string, std::string>& values) {
   // Base units of the memory settings the audit reads (pg_settings.unit).
-  static const std::map<std::string, std::pair<std::string, double>> kMemory = {
-      {"shared_buffers", {"8kB", 8}}, {"work_mem", {"kB", 1}}, {"maintenance_work_mem", {"kB", 1}},
-      {"effective_cache_size", {"8kB", 8}}, {"max_wal_size", {"MB", 1024}}};
-  static const std::map<std::string, double> kUnits = {{"B", 1.0 / 1024}, {"kB", 1}, {"MB", 1024},
-                                                       {"GB", 1024.0 * 1024}, {"TB", 1024.0 * 1024 * 1024}};
+  static const std::map<std::string, std::pair<std::string, double>> kMemory = {{"shared_buffers", {"8kB", 8}},
+                                                                                {"work_mem", {"kB", 1}},
+                                                                                {"maintenance_work_mem", {"kB", 1}},
+                                                                                {"effective_cache_size", {"8kB", 8}},
+                                                                                {"max_wal_size", {"MB", 1024}}};
+  static const std::map<std::string, double> kUnits = {
+      {"B", 1.0 / 1024}, {"kB", 1}, {"MB", 1024}, {"GB", 1024.0 * 1024}, {"TB", 1024.0 * 1024 * 1024}};
   std::map<std::string, SettingValue> out;
   for (const auto& [name, text] : values) {
     const auto memory = kMemory.find(name);
@@ -691,7 +694,8 @@ std::map<std::string, SettingValue> settings_from_text(const std::map<std::strin
     if (end == text.c_str() || (!unit.empty() && u == kUnits.end()))
       throw Error(ErrorCode::invalid_argument, "`settings." + name + "`: '" + text + "' is not a size.",
                   "Write it as in postgresql.conf: a number with B, kB, MB, GB or TB (\"4GB\"), or a plain number "
-                  "in the setting's unit (" + memory->second.first + ").");
+                  "in the setting's unit (" +
+                      memory->second.first + ").");
     const double kb = unit.empty() ? n * memory->second.second : n * u->second;
     out[name] = {fixed(kb / memory->second.second, 0), memory->second.first};
   }

@@ -1,12 +1,12 @@
 // The catalog and statistics reads behind check_health: one set-based
 // statement per category, filtered and limited in SQL so that a catalog of
 // tens of thousands of relations returns only the rows worth a look.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <cstdlib>
-#include <iterator>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 
@@ -345,8 +345,7 @@ std::vector<std::string> split(const std::string& s, char separator) {
 // slowest one, not their sum, sets the answer time.
 class Reader {
  public:
-  Reader(pg::DatabasePool& databases, const std::string& database, const ReadOptions& options,
-         HealthSnapshot& snapshot)
+  Reader(pg::DatabasePool& databases, const std::string& database, const ReadOptions& options, HealthSnapshot& snapshot)
       : executor_(databases), database_(database), options_(options), snapshot_(snapshot) {}
   ~Reader() {
     for (auto& f : running_)
@@ -412,7 +411,9 @@ class Reader {
   std::vector<std::future<void>> running_;
 };
 
-std::string pages_for_mb(double mb) { return std::to_string(static_cast<long long>(std::ceil(mb * 1024 * 1024 / 8192))); }
+std::string pages_for_mb(double mb) {
+  return std::to_string(static_cast<long long>(std::ceil(mb * 1024 * 1024 / 8192)));
+}
 
 std::string number_text(double v) {
   std::ostringstream o;
@@ -430,13 +431,20 @@ IndexEntry index_entry(const Row& r) {
 }
 
 constexpr std::pair<HealthCategory, const char*> kCategoryNames[] = {
-    {HealthCategory::bloat, "bloat"},           {HealthCategory::vacuum, "vacuum"},
-    {HealthCategory::wraparound, "wraparound"}, {HealthCategory::cache, "cache"},
-    {HealthCategory::indexes, "indexes"},       {HealthCategory::sequences, "sequences"},
-    {HealthCategory::connections, "connections"}, {HealthCategory::activity, "activity"},
-    {HealthCategory::locks, "locks"},           {HealthCategory::replication, "replication"},
-    {HealthCategory::checkpoints, "checkpoints"}, {HealthCategory::settings, "settings"},
-    {HealthCategory::policies, "policies"},     {HealthCategory::foreign_keys, "foreign_keys"},
+    {HealthCategory::bloat, "bloat"},
+    {HealthCategory::vacuum, "vacuum"},
+    {HealthCategory::wraparound, "wraparound"},
+    {HealthCategory::cache, "cache"},
+    {HealthCategory::indexes, "indexes"},
+    {HealthCategory::sequences, "sequences"},
+    {HealthCategory::connections, "connections"},
+    {HealthCategory::activity, "activity"},
+    {HealthCategory::locks, "locks"},
+    {HealthCategory::replication, "replication"},
+    {HealthCategory::checkpoints, "checkpoints"},
+    {HealthCategory::settings, "settings"},
+    {HealthCategory::policies, "policies"},
+    {HealthCategory::foreign_keys, "foreign_keys"},
 };
 
 }  // namespace
@@ -477,9 +485,9 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
   // The slowest reads on a large catalog start first.
   for (int part = 0; part < kSequenceParts; ++part)
     read.category(HealthCategory::sequences, read.wants(HealthCategory::sequences), [&, part] {
-      for (const auto& r : read.rows(kSequenceSql, {number_text(threshold("HEALTH_SEQUENCE_NEAR_LIMIT", "min_used_share")),
-                                                    read.limit(), std::to_string(kSequenceParts),
-                                                    std::to_string(part)})) {
+      for (const auto& r :
+           read.rows(kSequenceSql, {number_text(threshold("HEALTH_SEQUENCE_NEAR_LIMIT", "min_used_share")),
+                                    read.limit(), std::to_string(kSequenceParts), std::to_string(part)})) {
         SequenceEntry s;
         s.sequence = text(r[0]);
         s.type = text(r[1]);
@@ -524,8 +532,7 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
   });
 
   read.category(HealthCategory::bloat, read.wants(HealthCategory::bloat), [&] {
-    const bool pgstattuple =
-        !read.rows("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgstattuple'").empty();
+    const bool pgstattuple = !read.rows("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgstattuple'").empty();
     const std::string min_pages = pages_for_mb(threshold("HEALTH_TABLE_BLOAT", "min_bloat_mb"));
     std::vector<TableBloat> tables;
     bool measured = false;
@@ -555,9 +562,9 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
     std::vector<TableVacuum> tables;
     const double min_dead = std::min(threshold("HEALTH_DEAD_TUPLES", "min_dead_rows"),
                                      threshold("HEALTH_ANALYZE_STALE", "min_modified_rows"));
-    for (const auto& r : read.rows(kVacuumSql, {number_text(min_dead),
-                                                number_text(threshold("HEALTH_ANALYZE_STALE", "min_modified_rows")),
-                                                std::to_string(options.limit_per_check * 5)})) {
+    for (const auto& r : read.rows(
+             kVacuumSql, {number_text(min_dead), number_text(threshold("HEALTH_ANALYZE_STALE", "min_modified_rows")),
+                          std::to_string(options.limit_per_check * 5)})) {
       tables.push_back({text(r[0]), number(r[1]), number(r[2]), number(r[3]), text(r[4]), text(r[5]), flag(r[6])});
     }
     snap.vacuum = std::move(tables);
@@ -581,30 +588,30 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
   });
 
   read.category(HealthCategory::activity, wants_sessions, [&] {
-      ActivityReading a;
-      const auto c = read.rows(kConnectionsSql).at(0);
-      a.max_connections = static_cast<int>(number(c[0]));
-      a.superuser_reserved = static_cast<int>(number(c[1]));
-      a.connections = static_cast<int>(number(c[2]));
-      a.idle_connections = static_cast<int>(number(c[3]));
-      for (const auto& r : read.rows(kSessionsSql, {options.all_databases ? "true" : "false"})) {
-        Session s;
-        s.pid = static_cast<int>(number(r[0]));
-        s.database = text(r[1]);
-        s.user = text(r[2]);
-        s.application = text(r[3]);
-        s.client = text(r[4]);
-        s.state = text(r[5]);
-        s.wait_event_type = text(r[6]);
-        s.wait_event = text(r[7]);
-        s.query = text(r[8]);
-        s.state_age_s = number(r[9]);
-        s.xact_age_s = number(r[10]);
-        s.query_age_s = number(r[11]);
-        for (const auto& pid : split(text(r[12]), ',')) s.blocked_by.push_back(std::atoi(pid.c_str()));
-        a.sessions.push_back(std::move(s));
-      }
-      snap.activity = std::move(a);
+    ActivityReading a;
+    const auto c = read.rows(kConnectionsSql).at(0);
+    a.max_connections = static_cast<int>(number(c[0]));
+    a.superuser_reserved = static_cast<int>(number(c[1]));
+    a.connections = static_cast<int>(number(c[2]));
+    a.idle_connections = static_cast<int>(number(c[3]));
+    for (const auto& r : read.rows(kSessionsSql, {options.all_databases ? "true" : "false"})) {
+      Session s;
+      s.pid = static_cast<int>(number(r[0]));
+      s.database = text(r[1]);
+      s.user = text(r[2]);
+      s.application = text(r[3]);
+      s.client = text(r[4]);
+      s.state = text(r[5]);
+      s.wait_event_type = text(r[6]);
+      s.wait_event = text(r[7]);
+      s.query = text(r[8]);
+      s.state_age_s = number(r[9]);
+      s.xact_age_s = number(r[10]);
+      s.query_age_s = number(r[11]);
+      for (const auto& pid : split(text(r[12]), ',')) s.blocked_by.push_back(std::atoi(pid.c_str()));
+      a.sessions.push_back(std::move(s));
+    }
+    snap.activity = std::move(a);
   });
 
   read.category(HealthCategory::replication, read.wants(HealthCategory::replication), [&] {
@@ -617,8 +624,8 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
 
   read.category(HealthCategory::checkpoints, read.wants(HealthCategory::checkpoints), [&] {
     const auto r = read.rows(kCheckpointSql).at(0);
-    snap.checkpoints = CheckpointReading{number(r[0]), number(r[1]), number(r[2]), number(r[3]),
-                                         number(r[5]), number(r[6]), number(r[4]), text(r[7]), number(r[8])};
+    snap.checkpoints = CheckpointReading{number(r[0]), number(r[1]), number(r[2]), number(r[3]), number(r[5]),
+                                         number(r[6]), number(r[4]), text(r[7]),   number(r[8])};
   });
 
   read.category(HealthCategory::settings, read.wants(HealthCategory::settings), [&] {
@@ -630,8 +637,8 @@ HealthSnapshot read_health_snapshot(pg::DatabasePool& databases, const std::stri
   read.category(HealthCategory::policies, read.wants(HealthCategory::policies), [&] {
     std::vector<Policy> policies;
     for (const auto& r : read.rows(kPoliciesSql))
-      policies.push_back({text(r[0]), text(r[1]), text(r[3]), flag(r[2]), split(text(r[4]), ','), text(r[5]),
-                          text(r[6])});
+      policies.push_back(
+          {text(r[0]), text(r[1]), text(r[3]), flag(r[2]), split(text(r[4]), ','), text(r[5]), text(r[6])});
     snap.policies = std::move(policies);
   });
 

@@ -33,20 +33,20 @@ namespace dbopt::health {
 
 // The selectable categories, in report order.
 enum class HealthCategory {
-  bloat,        // table and index bloat (statistics estimate, pgstattuple when installed)
-  vacuum,       // dead rows, vacuum/analyze freshness, autovacuum disabled per table
-  wraparound,   // transaction ID and multixact ID age
-  cache,        // buffer cache and index hit ratios
-  indexes,      // invalid, unused (with the statistics' age), duplicate
-  sequences,    // sequences near their type's (or column's) limit
-  connections,  // connections against max_connections
-  activity,     // idle-in-transaction sessions, long-running queries
-  locks,        // lock waits and blocking chains (pg_blocking_pids)
-  replication,  // replication slots holding WAL, replica lag
-  checkpoints,  // checkpoint and background writer pressure
-  settings,     // settings audit
-  policies,     // RLS lints: per-row function calls, several permissive policies
-  foreign_keys, // foreign keys without an index
+  bloat,         // table and index bloat (statistics estimate, pgstattuple when installed)
+  vacuum,        // dead rows, vacuum/analyze freshness, autovacuum disabled per table
+  wraparound,    // transaction ID and multixact ID age
+  cache,         // buffer cache and index hit ratios
+  indexes,       // invalid, unused (with the statistics' age), duplicate
+  sequences,     // sequences near their type's (or column's) limit
+  connections,   // connections against max_connections
+  activity,      // idle-in-transaction sessions, long-running queries
+  locks,         // lock waits and blocking chains (pg_blocking_pids)
+  replication,   // replication slots holding WAL, replica lag
+  checkpoints,   // checkpoint and background writer pressure
+  settings,      // settings audit
+  policies,      // RLS lints: per-row function calls, several permissive policies
+  foreign_keys,  // foreign keys without an index
 };
 const char* to_string(HealthCategory category);
 std::optional<HealthCategory> parse_health_category(const std::string& text);
@@ -98,8 +98,8 @@ struct IndexReading {
   std::vector<IndexEntry> unused;  // largest first, at most limit_per_check
   int unused_total = 0;
   std::vector<std::vector<IndexEntry>> duplicates;  // groups of two or more identical indexes
-  double stats_age_s = 0;  // since pg_stat_database.stats_reset, else the server start
-  std::string stats_since;  // that time, UTC
+  double stats_age_s = 0;                           // since pg_stat_database.stats_reset, else the server start
+  std::string stats_since;                          // that time, UTC
   std::string stats_reset, postmaster_start;
 };
 
@@ -165,7 +165,7 @@ struct UnindexedForeignKey {
 };
 
 struct HealthSnapshot {
-  std::string database;  // the configured name
+  std::string database;       // the configured name
   std::string database_name;  // current_database()
   std::optional<std::vector<TableVacuum>> vacuum;
   std::optional<std::vector<TableBloat>> table_bloat;
@@ -180,7 +180,7 @@ struct HealthSnapshot {
   std::optional<std::map<std::string, SettingValue>> settings;
   std::optional<std::vector<Policy>> policies;
   std::optional<std::vector<UnindexedForeignKey>> foreign_keys;
-  std::vector<std::string> notes;  // what could not be read, and why
+  std::vector<std::string> notes;         // what could not be read, and why
   std::map<std::string, double> read_ms;  // time of each read, by category
 };
 

@@ -22,11 +22,16 @@ constexpr const char* kUtilityPattern =
 
 const char* order_column(QueryOrder order) {
   switch (order) {
-    case QueryOrder::mean_time: return "mean_exec_time";
-    case QueryOrder::calls: return "calls";
-    case QueryOrder::shared_blks_read: return "shared_blks_read";
-    case QueryOrder::temp_blks: return "temp_blks";
-    case QueryOrder::total_time: break;
+    case QueryOrder::mean_time:
+      return "mean_exec_time";
+    case QueryOrder::calls:
+      return "calls";
+    case QueryOrder::shared_blks_read:
+      return "shared_blks_read";
+    case QueryOrder::temp_blks:
+      return "temp_blks";
+    case QueryOrder::total_time:
+      break;
   }
   return "total_exec_time";
 }
@@ -37,11 +42,16 @@ double number(const std::optional<std::string>& v) { return v ? std::strtod(v->c
 
 const char* to_string(QueryOrder order) {
   switch (order) {
-    case QueryOrder::mean_time: return "mean_time";
-    case QueryOrder::calls: return "calls";
-    case QueryOrder::shared_blks_read: return "shared_blks_read";
-    case QueryOrder::temp_blks: return "temp_blks";
-    case QueryOrder::total_time: break;
+    case QueryOrder::mean_time:
+      return "mean_time";
+    case QueryOrder::calls:
+      return "calls";
+    case QueryOrder::shared_blks_read:
+      return "shared_blks_read";
+    case QueryOrder::temp_blks:
+      return "temp_blks";
+    case QueryOrder::total_time:
+      break;
   }
   return "total_time";
 }
@@ -85,7 +95,8 @@ SELECT coalesce(queryid::text, ''), query, calls, total_exec_time, mean_exec_tim
        coalesce((SELECT datname FROM pg_catalog.pg_database d WHERE d.oid = s.dbid)::text, ''),
        coalesce((SELECT to_char(stats_reset AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') FROM pg_stat_statements_info), '')
 FROM s
-ORDER BY )sql") + order_column(options.order) + R"sql( DESC, queryid
+ORDER BY )sql") + order_column(options.order) +
+                          R"sql( DESC, queryid
 LIMIT $5)sql";
   pg::QueryResult result;
   try {

@@ -40,8 +40,7 @@ struct TopQueriesOptions {
 
 struct TopQuery {
   std::string queryid, query, fingerprint, user, database;
-  double calls = 0, total_ms = 0, mean_ms = 0, rows = 0, shared_blks_hit = 0, shared_blks_read = 0,
-         temp_blks = 0;
+  double calls = 0, total_ms = 0, mean_ms = 0, rows = 0, shared_blks_hit = 0, shared_blks_read = 0, temp_blks = 0;
   double share_of_total = 0;  // of the total execution time of the statements considered
   double rows_per_call = 0;
   std::optional<double> cache_hit_ratio;  // absent when the statement touched no shared blocks
@@ -51,13 +50,12 @@ struct TopQueries {
   std::string database;       // configured name
   std::string database_name;  // current_database()
   std::vector<TopQuery> queries;
-  double total_ms = 0;  // all statements considered (not only those listed)
-  int statements = 0;   // how many statements pg_stat_statements holds for the filter
+  double total_ms = 0;      // all statements considered (not only those listed)
+  int statements = 0;       // how many statements pg_stat_statements holds for the filter
   std::string stats_since;  // pg_stat_statements_info.stats_reset, UTC
   std::string version;      // the extension's version
 };
 
-TopQueries read_top_queries(pg::DatabasePool& databases, const std::string& database,
-                            const TopQueriesOptions& options);
+TopQueries read_top_queries(pg::DatabasePool& databases, const std::string& database, const TopQueriesOptions& options);
 
 }  // namespace dbopt::health

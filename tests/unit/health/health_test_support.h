@@ -18,8 +18,8 @@ inline const knowledge::RuleBook& shipped_rules() {
 inline const knowledge::Finding* finding(const HealthReport& r, const std::string& rule_id,
                                          const std::string& about = "") {
   auto it = std::find_if(r.findings.begin(), r.findings.end(), [&](const knowledge::Finding& f) {
-    return f.rule_id == rule_id &&
-           (about.empty() || f.where.table == about || f.where.text == about || f.summary.find(about) != std::string::npos);
+    return f.rule_id == rule_id && (about.empty() || f.where.table == about || f.where.text == about ||
+                                    f.summary.find(about) != std::string::npos);
   });
   return it == r.findings.end() ? nullptr : &*it;
 }
@@ -27,7 +27,8 @@ inline const knowledge::Finding* finding(const HealthReport& r, const std::strin
 inline std::string ids_of(const HealthReport& r) {
   std::string out;
   for (const auto& f : r.findings)
-    out += (out.empty() ? "" : ", ") + f.rule_id + "(" + knowledge::to_string(f.severity) + ": " + f.where.describe() + ")";
+    out += (out.empty() ? "" : ", ") + f.rule_id + "(" + knowledge::to_string(f.severity) + ": " + f.where.describe() +
+           ")";
   return out;
 }
 
