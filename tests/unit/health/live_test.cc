@@ -158,6 +158,12 @@ TEST(HealthLive, SeededTestDatabaseReportsNothingAboveInfoBeyondTheClustersOwnSe
   std::set<std::string> seen;
   for (const auto& f : out["findings"]) {
     if (f["severity"] == "info") continue;
+    // Other suites plant their own problems in this database, in schemas of
+    // their own (suggest_indexes' drop advice: advisor_test, with duplicate
+    // indexes and autovacuum off); check_health rightly reports them. The
+    // seed is schema public.
+    const std::string table = f["table"];
+    if (!table.empty() && !table.starts_with("public.")) continue;
     seen.insert(f["rule_id"]);
     EXPECT_TRUE(cluster_settings.contains(f["rule_id"])) << "healthy database reported: " << f.dump(2);
   }
