@@ -36,6 +36,7 @@ enum class Category {
   workload,   // many statements: logs, pg_stat_statements, N+1 patterns
   pool,       // connection pools and server settings
   migration,  // schema changes and their locks
+  health,     // a live database's statistics, catalogs and settings (check_health)
 };
 const char* to_string(Category category);
 std::optional<Category> parse_category(std::string_view text);

@@ -126,6 +126,8 @@ std::string verification(const TaskInput& input, const std::vector<std::string>&
     line(
         "Under normal load, watch `SHOW POOLS;` on PgBouncer (cl_waiting should stay 0) and "
         "`SELECT count(*) FROM pg_stat_activity` (it should stay below max_connections with headroom).");
+  } else if (tool == "check_health") {
+    line("Run check_health again with the same categories: the findings above should be gone or down to info.");
   } else if (tool == "suggest_indexes") {
     line(
         "After a day of traffic, `SELECT indexrelname, idx_scan FROM pg_stat_user_indexes` shows the new indexes "

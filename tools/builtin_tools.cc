@@ -13,6 +13,8 @@ void register_builtin_tools(ToolRegistry& registry) {
   registry.add(make_benchmark_query_tool());
   registry.add(make_start_session_tool());
   registry.add(make_session_report_tool());
+  registry.add(make_check_health_tool());
+  registry.add(make_top_queries_tool());
 }
 
 }  // namespace dbopt::tools

@@ -14,5 +14,7 @@ Tool make_find_perf_tasks_tool();
 Tool make_benchmark_query_tool();
 Tool make_start_session_tool();
 Tool make_session_report_tool();
+Tool make_check_health_tool();
+Tool make_top_queries_tool();
 
 }  // namespace dbopt::tools

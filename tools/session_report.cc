@@ -12,6 +12,7 @@
 #include "core/common/error.h"
 #include "core/sql/fingerprint.h"
 #include "core/sql/query_model.h"
+#include "tools/health_monitoring.h"
 
 namespace dbopt::tools {
 namespace {
@@ -585,6 +586,9 @@ SessionReport ReportBuilder::render() const {
         "|\n|---|---|---|---|---|\n" +
         bench;
 
+  const HealthMonitoring health = health_monitoring(ok_);
+  md += health.markdown;
+
   // The calls themselves, one line each (their results are above).
   if (!session.entries.empty()) {
     md += "\n## Calls\n\n";
@@ -605,6 +609,7 @@ SessionReport ReportBuilder::render() const {
   report.structured = {{"session", session.id},   {"title", session.title},  {"calls", session.entries.size()},
                        {"failed_calls", failed_}, {"tools_used", used},      {"findings", findings},
                        {"indexes", indexes},      {"benchmarks", bench_out}, {"monitoring_queries", monitoring}};
+  if (!health.structured.empty()) report.structured["monitoring"] = health.structured;
   return report;
 }
 
@@ -635,7 +640,8 @@ Json session_report_schema() {
         "query": {"type": "string"}, "evidence": {"type": "string", "enum": ["measured", "estimated"]},
         "before": {"type": "number"}, "after": {"type": "number"}, "unit": {"type": "string"}},
         "required": ["query", "evidence", "before", "unit"]}},
-      "monitoring_queries": {"type": "array", "items": {"type": "string"}}
+      "monitoring_queries": {"type": "array", "items": {"type": "string"}},
+      "monitoring": {"type": "object", "description": "check_health problems and top_queries statements of the session."}
     },
     "required": ["session", "title", "calls", "failed_calls", "tools_used", "findings", "indexes", "benchmarks", "monitoring_queries"]
   })json");
