@@ -7,6 +7,7 @@ got no answer, a refusal was not the expected one, the server stopped, or
 memory stayed high.
 
   python3 bench/soak/soak.py [--binary build/dbopt] [--port 55340] [--seconds 180] [--max-rounds 2000]
+                             [--warm-rounds 20]
 """
 import argparse
 import http.client
@@ -100,6 +101,7 @@ def main():
     parser.add_argument("--port", type=int, default=55340)
     parser.add_argument("--seconds", type=int, default=180)
     parser.add_argument("--max-rounds", type=int, default=2000)
+    parser.add_argument("--warm-rounds", type=int, default=20)
     args = parser.parse_args()
 
     env = dict(os.environ, DBOPT_LOG_LEVEL="warn")
@@ -119,10 +121,12 @@ def main():
                 time.sleep(0.05)
         mix = calls()
         started = rss_kib(proc.pid)
-        for _ in range(3):  # warm: every valid call a few times
+        # Warm: the whole mix for more connections than httplib's pool has threads
+        # (256; each request here is a new connection), so that every thread's
+        # stack and glibc arena has been used once and reached its working size.
+        for _ in range(args.warm_rounds):
             for label, run, status, _ in mix:
-                if status == 200:
-                    run(server)
+                run(server)
         time.sleep(1)
         warm = rss_kib(proc.pid)
         peak = warm
@@ -151,7 +155,7 @@ def main():
     print(f"| measure | value |\n| --- | --- |")
     print(f"| duration | {args.seconds} s at most, {rounds} rounds of {len(mix)} calls ({sum(counts.values())} calls) |")
     print(f"| RSS at start | {started / 1024:.1f} MiB |")
-    print(f"| RSS warm (after 3 rounds of the valid calls) | {warm / 1024:.1f} MiB |")
+    print(f"| RSS warm (after {args.warm_rounds} rounds of the mix) | {warm / 1024:.1f} MiB |")
     print(f"| RSS peak during the soak | {peak / 1024:.1f} MiB |")
     print(f"| RSS 2 s after the last call | {after / 1024:.1f} MiB ({growth:+.1f}% of warm) |")
     print(f"| still serving afterwards | {'yes' if served else 'NO'} |")

@@ -24,7 +24,7 @@ function smallLimitsConfig() {
   const file = path.join(dir, 'dbopt.json');
   writeFileSync(
     file,
-    JSON.stringify({ http: { max_body_bytes: 262144 }, limits: { max_sql_bytes: 65536, max_message_bytes: 131072 } }),
+    JSON.stringify({ http: { max_body_bytes: 131072 }, limits: { max_sql_bytes: 65536, max_message_bytes: 131072 } }),
   );
   return file;
 }
@@ -89,7 +89,7 @@ for (const transport of ['stdio', 'http']) {
     });
 
     it(`refuses a message over the transport's size limit, then serves`, async () => {
-      // 200 KB: over limits.max_message_bytes (stdio) and http.max_body_bytes (HTTP).
+      // 200 KB: over limits.max_message_bytes (stdio) and http.max_body_bytes (HTTP), both 128 KiB here.
       const big = { name: 'explain_query', arguments: { plan: `${PLAN}\n  Filter: (a <> '${'x'.repeat(200000)}')` } };
       await assert.rejects(c.callTool(big), transport === 'stdio' ? /limits\.max_message_bytes/ : /413|Payload Too Large/);
       await assertServes(c);
@@ -115,6 +115,10 @@ describe('hostile bytes over raw stdio', () => {
     );
     proc.stdin.write(Buffer.from([0x00, 0x01, 0x02, 0x0a]));
     proc.stdin.write('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"explain_query","arguments":{"plan":"Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)"}}}\n');
+    // End stdin only once the last call is answered: the server cancels calls still running at end of input.
+    for (let i = 0; i < 200 && !Buffer.concat(chunks).toString('utf8').includes('"id":4'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     proc.stdin.end();
     const code = await exited;
     assert.equal(code, 0);
@@ -161,7 +165,7 @@ describe('hostile REST bodies', () => {
   });
 
   it('answers 413 only above http.max_body_bytes, 400 with the position for invalid JSON, and keeps serving', async () => {
-    const big = await post(server.base, '/v1/tools/explain_query', 'x'.repeat(300000), 'application/x-www-form-urlencoded');
+    const big = await post(server.base, '/v1/tools/explain_query', 'x'.repeat(200000), 'application/x-www-form-urlencoded');
     assert.equal(big.status, 413);
     assert.match(big.body, /http\.max_body_bytes/);
     const bad = await post(server.base, '/v1/tools/explain_query', '{"plan": "x",\n "analyze": yes}', 'application/json');

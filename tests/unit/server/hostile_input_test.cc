@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -25,14 +27,63 @@ const char* kInitialize =
     "\n";
 const char* kPlan = "Seq Scan on orders  (cost=0.00..1693.00 rows=100000 width=8)";
 
-std::vector<Json> run_stdio(const std::string& input, Settings settings = {}) {
+// stdin for serve_stdio that reaches its end only once `answers` lines have
+// been written (or 30 s passed): the server cancels calls still running when
+// stdin ends, so a test that wants every answer keeps stdin open until then.
+class AnsweredInput : public std::streambuf {
+ public:
+  AnsweredInput(std::string input, std::size_t answers) : input_(std::move(input)), answers_(answers) {
+    setg(input_.data(), input_.data(), input_.data() + input_.size());
+  }
+  std::string written() {
+    std::lock_guard lock(mutex_);
+    return output_;
+  }
+  std::streambuf& output() { return sink_; }
+
+ protected:
+  int_type underflow() override {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(30), [this] { return lines_ >= answers_; });
+    return traits_type::eof();
+  }
+
+ private:
+  struct Sink : std::streambuf {
+    explicit Sink(AnsweredInput* o) : owner(o) {}
+    AnsweredInput* owner;
+    int_type overflow(int_type c) override {
+      if (c != traits_type::eof()) owner->append(static_cast<char>(c));
+      return c;
+    }
+  };
+  void append(char c) {
+    {
+      std::lock_guard lock(mutex_);
+      output_ += c;
+      lines_ += c == '\n' ? 1 : 0;
+    }
+    changed_.notify_all();
+  }
+  std::string input_;
+  std::size_t answers_;
+  std::string output_;
+  std::size_t lines_ = 0;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  Sink sink_{this};
+};
+
+// Runs stdio on `input` until `answers` lines came back; each line must be JSON.
+std::vector<Json> run_stdio(const std::string& input, std::size_t answers, Settings settings = {}) {
   server::App app{settings};
-  std::istringstream in(input);
-  std::ostringstream out;
+  AnsweredInput gate(input, answers);
+  std::istream in(&gate);
+  std::ostream out(&gate.output());
   server::serve_stdio(app, in, out);
   std::vector<Json> lines;
-  std::istringstream written(out.str());
-  for (std::string line; std::getline(written, line);) lines.push_back(Json::parse(line));  // each line is JSON
+  std::istringstream written(gate.written());
+  for (std::string line; std::getline(written, line);) lines.push_back(Json::parse(line));
   return lines;
 }
 
@@ -54,7 +105,7 @@ TEST(HostileStdio, AnOversizedLineIsRefusedWithItsIdAndTheNextLineServed) {
       R"("}},"jsonrpc":"2.0","id":7})" + "\n";
   const std::string id_first = R"({"jsonrpc":"2.0","id":"a-8","method":"tools/call","params":{"x":")" +
                                std::string(100000, 'y') + "\"}}\n";
-  auto out = run_stdio(std::string(kInitialize) + id_last + id_first + tool_call(9, {{"plan", kPlan}}), settings);
+  auto out = run_stdio(std::string(kInitialize) + id_last + id_first + tool_call(9, {{"plan", kPlan}}), 4, settings);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_EQ(out[1]["id"], 7);
   EXPECT_EQ(out[1]["error"]["code"], -32600);
@@ -68,10 +119,11 @@ TEST(HostileStdio, AnOversizedLineIsRefusedWithItsIdAndTheNextLineServed) {
 TEST(HostileStdio, InvalidJsonGetsItsPositionAndDeepJsonIsRefused) {
   auto out = run_stdio(std::string(kInitialize) + "{\"jsonrpc\": \"2.0\",\n" + "{\"id\": tru}\n" +
                        R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + std::string(200, '[') +
-                       std::string(200, ']') + "}}\n" + "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}\n");
+                       std::string(200, ']') + "}}\n" + "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}\n",
+                       5);
   ASSERT_EQ(out.size(), 5u);
-  EXPECT_THAT(out[1]["error"]["message"].get<std::string>(), HasSubstr("line 1, column 20 (byte 20)"));
-  EXPECT_THAT(out[2]["error"]["message"].get<std::string>(), HasSubstr("line 1, column 8"));
+  EXPECT_THAT(out[1]["error"]["message"].get<std::string>(), HasSubstr("line 1, column 19 (byte 19): syntax error"));
+  EXPECT_THAT(out[2]["error"]["message"].get<std::string>(), HasSubstr("line 1, column 11 (byte 11)"));
   EXPECT_THAT(out[3]["error"]["message"].get<std::string>(), HasSubstr("limits.max_json_depth"));
   EXPECT_EQ(out[4]["id"], 4);
   EXPECT_TRUE(out[4].contains("result"));
@@ -81,7 +133,8 @@ TEST(HostileStdio, NulBytesAndHugeSqlAreToolErrors) {
   std::string huge = "SELECT ";
   while (huge.size() < (2u << 20)) huge += "a + ";
   auto out = run_stdio(std::string(kInitialize) + tool_call(2, {{"sql", std::string("SELECT 1\0; DROP", 15)}}) +
-                       tool_call(3, {{"sql", huge + "1"}}) + tool_call(4, {{"plan", kPlan}}));
+                       tool_call(3, {{"sql", huge + "1"}}) + tool_call(4, {{"plan", kPlan}}),
+                       4);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_TRUE(out[1]["result"]["isError"]);
   EXPECT_THAT(out[1].dump(), HasSubstr("NUL byte at byte 9"));
