@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -134,6 +135,10 @@ int call_tool(App& app, const std::string& name, std::string arguments_text, boo
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A fixed mmap threshold: glibc raises it after each large free, so big
+  // request buffers (plans, logs, rejected bodies) would stay in the heap and
+  // fragment it; mapped, they go back to the system (bench/README.md, soak).
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished HTTP client must not kill the server
   CLI::App cli{"dbopt: a PostgreSQL performance optimizer for AI assistants (MCP), HTTP and the terminal."};
   cli.require_subcommand(1);

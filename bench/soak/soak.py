@@ -7,7 +7,7 @@ got no answer, a refusal was not the expected one, the server stopped, or
 memory stayed high.
 
   python3 bench/soak/soak.py [--binary build/dbopt] [--port 55340] [--seconds 180] [--max-rounds 2000]
-                             [--warm-rounds 20]
+                             [--warm-rounds 30]
 """
 import argparse
 import http.client
@@ -101,7 +101,7 @@ def main():
     parser.add_argument("--port", type=int, default=55340)
     parser.add_argument("--seconds", type=int, default=180)
     parser.add_argument("--max-rounds", type=int, default=2000)
-    parser.add_argument("--warm-rounds", type=int, default=20)
+    parser.add_argument("--warm-rounds", type=int, default=30)
     args = parser.parse_args()
 
     env = dict(os.environ, DBOPT_LOG_LEVEL="warn")
