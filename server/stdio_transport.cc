@@ -162,8 +162,9 @@ void serve_stdio(App& app, std::istream& in, std::ostream& out) {
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     mcp::ParsedJson parsed = mcp::parse_json_text(line, limits.max_json_depth);
-    // The id, when one can be seen, lets the client match the error to its request.
-    const Json id = parsed.error.empty() ? Json() : id_of_unparsed(line);
+    // A message refused for its depth is JSON: its id, when one can be seen,
+    // lets the client match the error. Invalid JSON gets id null (JSON-RPC).
+    const Json id = parsed.too_deep ? id_of_unparsed(line) : Json();
     if (line.capacity() > kTail * 16) std::string().swap(line);  // do not keep a big line's buffer while idle
     auto exchange = std::make_shared<StdioExchange>(writer, outstanding);
     if (!parsed.error.empty()) {

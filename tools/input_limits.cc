@@ -100,7 +100,8 @@ InputCheck check_input_limits(const Json& arguments, const LimitSettings& limits
     const KindLimit limit = limit_of(s.kind, limits);
     const auto size = static_cast<long long>(text.size());
     if (size > limit.bytes) return refuse(too_much("Argument `" + s.path + "`", size, limit.bytes, " bytes", limit.key));
-    if (const auto nul = text.find('\0'); nul != std::string::npos)
+    // Logs may hold binary garbage, which their readers skip and count.
+    if (const auto nul = s.kind == InputKind::log ? std::string::npos : text.find('\0'); nul != std::string::npos)
       return refuse("Argument `" + s.path + "` contains a NUL byte at byte " + std::to_string(nul + 1) +
                     ": remove it (PostgreSQL text cannot hold one).");
     memory += size * limit.memory_per_byte;

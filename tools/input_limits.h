@@ -10,7 +10,7 @@
 // when it runs out of stack or memory, so its input is bounded here first).
 // The call's working memory is estimated from the sizes (bytes of memory per
 // byte of input, measured in bench/README.md) and bounded too. No string
-// argument may hold a NUL byte. Cost: one pass over the strings.
+// argument but a log may hold a NUL byte. Cost: one pass over the strings.
 #pragma once
 
 #include <cstddef>

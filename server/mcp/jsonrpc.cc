@@ -29,6 +29,7 @@ ParsedJson parse_json_text(std::string_view text, int max_depth) {
     });
   } catch (const TooDeep&) {
     parsed.value = nullptr;
+    parsed.too_deep = true;
     parsed.error = "the JSON nests deeper than " + std::to_string(max_depth) +
                    " levels (limits.max_json_depth); flatten it or raise limits.max_json_depth";
   } catch (const Json::parse_error& e) {

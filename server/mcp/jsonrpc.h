@@ -43,6 +43,7 @@ Json make_notification(const std::string& method, Json params);
 struct ParsedJson {
   Json value;
   std::string error;
+  bool too_deep = false;  // well-formed as far as read, but deeper than max_depth
 };
 ParsedJson parse_json_text(std::string_view text, int max_depth);
 
