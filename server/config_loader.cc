@@ -57,7 +57,16 @@ const Json& config_schema() {
           "worker_threads": {"type": "integer", "minimum": 1, "maximum": 256},
           "max_queued_calls": {"type": "integer", "minimum": 1},
           "tool_timeout_ms": {"type": "integer", "minimum": 100},
-          "page_size": {"type": "integer", "minimum": 1, "maximum": 1000}
+          "page_size": {"type": "integer", "minimum": 1, "maximum": 1000},
+          "max_sql_bytes": {"type": "integer", "minimum": 1024, "maximum": 16777216},
+          "max_plan_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824},
+          "max_log_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824},
+          "max_text_bytes": {"type": "integer", "minimum": 1024, "maximum": 268435456},
+          "max_statements": {"type": "integer", "minimum": 1, "maximum": 1000000},
+          "max_parse_depth": {"type": "integer", "minimum": 10, "maximum": 2000},
+          "max_json_depth": {"type": "integer", "minimum": 8, "maximum": 10000},
+          "max_message_bytes": {"type": "integer", "minimum": 65536, "maximum": 2147483647},
+          "max_call_memory_mb": {"type": "integer", "minimum": 16, "maximum": 1048576}
         },
         "additionalProperties": false
       },
@@ -116,10 +125,32 @@ void apply_file(const std::string& path, Settings& s) {
                 "Check the path given with --config or DBOPT_CONFIG.");
   std::stringstream text;
   text << file.rdbuf();
-  Json config = Json::parse(text.str(), nullptr, false, true);  // comments allowed
-  if (config.is_discarded())
-    throw Error(ErrorCode::invalid_argument, "The config file " + path + " is not valid JSON.",
+  apply_config_text(text.str(), path, s);
+}
+
+}  // namespace
+
+void apply_config_text(const std::string& text, const std::string& path, Settings& s) {
+  // Deeper than any config can be: the schema check recurses once per level.
+  constexpr int kMaxConfigDepth = 32;
+  Json config;
+  try {
+    config = Json::parse(
+        text,
+        [&](int depth, Json::parse_event_t, Json&) {
+          if (depth > kMaxConfigDepth)
+            throw Error(ErrorCode::invalid_argument,
+                        "The config file " + path + " nests deeper than " + std::to_string(kMaxConfigDepth) + " levels.",
+                        "Compare it with config/dbopt.example.json.");
+          return true;
+        },
+        true, true);  // comments allowed
+  } catch (const Json::parse_error& e) {
+    throw Error(ErrorCode::invalid_argument,
+                "The config file " + path + " is not valid JSON (byte " + std::to_string(e.byte) + ": " + e.what() +
+                    ").",
                 "Compare it with config/dbopt.example.json.");
+  }
   auto violations = tools::validate_against_schema(config, config_schema(), "config");
   if (!violations.empty())
     throw Error(ErrorCode::invalid_argument,
@@ -155,6 +186,15 @@ void apply_file(const std::string& path, Settings& s) {
   take(limits, "max_queued_calls", s.limits.max_queued_calls);
   take(limits, "tool_timeout_ms", s.limits.tool_timeout_ms);
   take(limits, "page_size", s.limits.page_size);
+  take(limits, "max_sql_bytes", s.limits.max_sql_bytes);
+  take(limits, "max_plan_bytes", s.limits.max_plan_bytes);
+  take(limits, "max_log_bytes", s.limits.max_log_bytes);
+  take(limits, "max_text_bytes", s.limits.max_text_bytes);
+  take(limits, "max_statements", s.limits.max_statements);
+  take(limits, "max_parse_depth", s.limits.max_parse_depth);
+  take(limits, "max_json_depth", s.limits.max_json_depth);
+  take(limits, "max_message_bytes", s.limits.max_message_bytes);
+  take(limits, "max_call_memory_mb", s.limits.max_call_memory_mb);
   const Json linear = config.value("linear", Json::object());
   take(linear, "endpoint", s.linear.endpoint);
   take(linear, "api_key", s.linear.api_key);
@@ -166,6 +206,8 @@ void apply_file(const std::string& path, Settings& s) {
   take(sessions, "max_sessions", s.sessions.max_sessions);
   take(sessions, "max_bytes_per_session", s.sessions.max_bytes_per_session);
 }
+
+namespace {
 
 void apply_environment(const Environment& env, Settings& s) {
   auto get = [&](const char* name) -> std::optional<std::string> {

@@ -22,6 +22,9 @@ Environment process_environment();
 // config_path: empty = none (or DBOPT_CONFIG from env).
 Settings load_settings(const std::string& config_path, const Environment& env);
 
+// Applies one config file's text (`path` names it in messages) over `settings`.
+void apply_config_text(const std::string& text, const std::string& path, Settings& settings);
+
 // Checks cross-field rules (a non-loopback HTTP bind needs a bearer token, ...).
 void validate_settings(const Settings& settings);
 

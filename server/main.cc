@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -92,16 +93,33 @@ int list_tools(App& app, bool as_json) {
 }
 
 int call_tool(App& app, const std::string& name, std::string arguments_text, bool as_json) {
+  const auto& limits = app.settings().limits;
+  const auto max_bytes = static_cast<std::size_t>(limits.max_message_bytes);
   if (arguments_text == "-") {
-    std::stringstream in;
-    in << std::cin.rdbuf();
-    arguments_text = in.str();
+    arguments_text.clear();
+    char chunk[65536];
+    while (std::cin.read(chunk, sizeof chunk) || std::cin.gcount() > 0) {
+      if (arguments_text.size() + static_cast<std::size_t>(std::cin.gcount()) > max_bytes) {
+        std::cerr << "error: the arguments on stdin exceed " << max_bytes
+                  << " bytes (limits.max_message_bytes); send less, or raise limits.max_message_bytes in the config "
+                     "file.\n";
+        return 2;
+      }
+      arguments_text.append(chunk, static_cast<std::size_t>(std::cin.gcount()));
+    }
   }
-  Json arguments = Json::parse(arguments_text, nullptr, false);
-  if (arguments.is_discarded()) {
-    std::cerr << "error: the arguments are not valid JSON. Example: dbopt call explain_query '{\"plan\": \"...\"}'\n";
+  if (arguments_text.size() > max_bytes) {
+    std::cerr << "error: the arguments exceed " << max_bytes << " bytes (limits.max_message_bytes).\n";
     return 2;
   }
+  dbopt::mcp::ParsedJson parsed = dbopt::mcp::parse_json_text(arguments_text, limits.max_json_depth);
+  std::string().swap(arguments_text);
+  if (!parsed.error.empty()) {
+    std::cerr << "error: the arguments are not valid JSON: " << parsed.error
+              << ". Example: dbopt call explain_query '{\"plan\": \"...\"}'\n";
+    return 2;
+  }
+  const Json arguments = std::move(parsed.value);
   auto token = app.new_call_token();
   dbopt::tools::ToolResult result = app.call_tool(name, arguments, *token);
   if (as_json) {
@@ -117,6 +135,10 @@ int call_tool(App& app, const std::string& name, std::string arguments_text, boo
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A fixed mmap threshold: glibc raises it after each large free, so big
+  // request buffers (plans, logs, rejected bodies) would stay in the heap and
+  // fragment it; mapped, they go back to the system (bench/README.md, soak).
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished HTTP client must not kill the server
   CLI::App cli{"dbopt: a PostgreSQL performance optimizer for AI assistants (MCP), HTTP and the terminal."};
   cli.require_subcommand(1);

@@ -1,5 +1,7 @@
 #include "tools/tool_registry.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <regex>
 #include <stdexcept>
@@ -7,10 +9,33 @@
 #include <spdlog/spdlog.h>
 
 #include "core/common/error.h"
+#include "tools/input_limits.h"
 #include "tools/json_schema.h"
 #include "tools/session_store.h"
 
 namespace dbopt::tools {
+namespace {
+
+const Json kNoArguments = Json::object();
+
+// glibc keeps the pages a large call freed (parse trees, plan models) in its
+// heaps; handing them back after such a call keeps a long-running server's
+// memory near its warm level (bench/README.md, "Soak").
+class ReleaseFreedMemory {
+ public:
+  explicit ReleaseFreedMemory(std::size_t input_bytes) : large_(input_bytes >= kLargeCallBytes) {}
+  ~ReleaseFreedMemory() {
+    if (large_) malloc_trim(0);
+  }
+  ReleaseFreedMemory(const ReleaseFreedMemory&) = delete;
+  ReleaseFreedMemory& operator=(const ReleaseFreedMemory&) = delete;
+
+ private:
+  static constexpr std::size_t kLargeCallBytes = 256 * 1024;
+  bool large_;
+};
+
+}  // namespace
 
 ToolResult ToolResult::error(std::string message, ErrorCode code) {
   ToolResult result;
@@ -82,7 +107,9 @@ ToolResult ToolRegistry::call(const std::string& name, const Json& arguments, To
     for (const auto& t : tools_) known += (known.empty() ? "" : ", ") + t.name;
     throw Error(ErrorCode::not_found, "Unknown tool '" + name + "'.", "Call one of: " + known + ".");
   }
-  const Json args = arguments.is_null() ? Json::object() : arguments;
+  const Json& args = arguments.is_null() ? kNoArguments : arguments;
+  InputCheck input = check_input_limits(args, context.settings.limits);
+  if (input.refusal) return ToolResult::error(std::move(*input.refusal), ErrorCode::invalid_argument);
   auto violations = validate_against_schema(args, tool->input_schema);
   if (!violations.empty()) {
     std::string message = "Invalid arguments for " + name + ":";
@@ -110,21 +137,21 @@ ToolResult ToolRegistry::call(const std::string& name, const Json& arguments, To
                                    "start_session and pass its id, or drop `session`.",
                                ErrorCode::invalid_argument);
   }
+  ReleaseFreedMemory release_after_large_call(input.string_bytes);
+  if (session.empty()) return run_handler(*tool, args, context);
   Json handler_args = args;
-  if (!session.empty() && !tool->reads_session) handler_args.erase("session");
+  if (!tool->reads_session) handler_args.erase("session");
   ToolResult result = run_handler(*tool, handler_args, context);
-  if (!session.empty()) {
-    handler_args.erase("session");
-    try {
-      context.sessions->record(session, {.tool = name,
-                                         .arguments = handler_args,
-                                         .structured = result.structured,
-                                         .markdown = result.markdown,
-                                         .is_error = result.is_error,
-                                         .at = {}});
-    } catch (const Error& e) {
-      return ToolResult::error(e.describe(), e.code());
-    }
+  handler_args.erase("session");
+  try {
+    context.sessions->record(session, {.tool = name,
+                                       .arguments = handler_args,
+                                       .structured = result.structured,
+                                       .markdown = result.markdown,
+                                       .is_error = result.is_error,
+                                       .at = {}});
+  } catch (const Error& e) {
+    return ToolResult::error(e.describe(), e.code());
   }
   return result;
 }

@@ -38,6 +38,16 @@ struct LimitSettings {
   int max_queued_calls = 256;    // calls waiting for a worker before "server busy"
   int tool_timeout_ms = 120000;  // per tool call
   int page_size = 50;            // items per page of tools/prompts/resources lists
+  // What one call may send, checked before any expensive work (tools/input_limits.h).
+  long long max_sql_bytes = 1 << 20;       // one SQL argument (sql, queries[], schema DDL, ...)
+  long long max_plan_bytes = 8 << 20;      // one pasted EXPLAIN plan
+  long long max_log_bytes = 32 << 20;      // one query log passed as text
+  long long max_text_bytes = 1 << 20;      // any other string argument
+  int max_statements = 1000;               // SQL statements in one call, all arguments together
+  int max_parse_depth = 1000;              // nesting of one SQL expression (core/sql refuses beyond 2000)
+  int max_json_depth = 64;                 // nesting of one JSON message
+  long long max_message_bytes = 64 << 20;  // one MCP stdio line or `dbopt call` argument text
+  int max_call_memory_mb = 1024;           // estimated working memory of one call
 };
 
 struct LinearSettings {

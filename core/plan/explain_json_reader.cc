@@ -21,6 +21,15 @@ namespace dbopt::plan {
 
 namespace {
 
+std::string format_number(double value) {
+  if (std::isnan(value)) return "not a number";
+  if (std::isinf(value)) return value > 0 ? "infinite" : "minus infinity";
+  std::string text = std::to_string(value);
+  text.erase(text.find_last_not_of('0') + 1);
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  return text;
+}
+
 class PlanBuilder;
 struct NodeExtras;
 struct Scalar;
@@ -305,6 +314,12 @@ class PlanBuilder {
   }
 
   bool number(double value) {
+    // EXPLAIN prints no infinity and no negative figure (but a signed query id):
+    // such a plan was edited or corrupted, and its arithmetic would be nonsense.
+    if (!std::isfinite(value) || (value < 0 && key_ != "Query Identifier")) {
+      detail::throw_parse_error("EXPLAIN (FORMAT JSON): \"" + key_ + "\"" + where() + " is " + format_number(value) +
+                                "; EXPLAIN prints costs, rows, times and counts of zero or more.");
+    }
     Scalar s;
     s.kind = Scalar::Kind::number;
     s.number = value;
@@ -315,10 +330,12 @@ class PlanBuilder {
   // Typed readers of a scalar (used by the node field table); a wrong type is
   // a parse error naming the key and the node.
   [[noreturn]] void wrong_type(const char* expected) const {
-    const Frame& frame = frames_.back();
-    std::string where =
-        frame.kind == Frame::Kind::node ? " of plan node " + std::to_string(frame.node_number) : std::string();
-    detail::throw_parse_error("EXPLAIN (FORMAT JSON): \"" + key_ + "\"" + where + " should be " + expected + ".");
+    detail::throw_parse_error("EXPLAIN (FORMAT JSON): \"" + key_ + "\"" + where() + " should be " + expected + ".");
+  }
+  // " of plan node 3" when the key belongs to a node, for messages.
+  std::string where() const {
+    if (frames_.empty() || frames_.back().kind != Frame::Kind::node) return {};
+    return " of plan node " + std::to_string(frames_.back().node_number);
   }
 
   double as_number(const Scalar& s) const {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,6 +52,8 @@ std::optional<double> to_number(std::string_view s) {
   double value = 0;
   const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (error != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  // EXPLAIN prints no NaN, infinity or negative figure: such a plan was edited or corrupted.
+  if (!std::isfinite(value) || value < 0) return std::nullopt;
   return value;
 }
 
@@ -378,6 +381,7 @@ std::string parse_figures(std::string_view s, PlanNode& node) {
     const std::size_t close = s.find(')');
     if (close == std::string_view::npos) return "the figures '" + std::string(s) + "' are not closed (cut short?)";
     std::string_view group = s.substr(1, close - 1);
+    const std::string_view whole = group;  // for messages: group is consumed as it is read
     s.remove_prefix(close + 1);
     if (group == "never executed") {
       node.never_executed = true;
@@ -425,7 +429,9 @@ std::string parse_figures(std::string_view s, PlanNode& node) {
       complete = seen == 2;
       if (complete) node.actuals = a;
     }
-    if (!complete) return "unreadable figures '(" + std::string(group) + ")'";
+    if (!complete)
+      return "unreadable figures '(" + std::string(whole) +
+             ")': costs, rows, widths, times and loops are numbers of zero or more (no NaN, infinity or minus sign)";
   }
 }
 
@@ -627,6 +633,8 @@ class TextPlanReader {
     }
     const std::size_t start = figures_start(content);
     parse_node_header(trim(content.substr(0, start)), *node);
+    if (!std::isalpha(static_cast<unsigned char>(node->node_type.empty() ? ' ' : node->node_type.front())))
+      fail(line_number_, "expected a node name after '->', such as 'Seq Scan on orders', found " + quoted(content));
     if (start != std::string_view::npos) {
       const std::string problem = parse_figures(content.substr(start), *node);
       if (!problem.empty()) fail(line_number_, problem);
@@ -700,9 +708,9 @@ class TextPlanReader {
     const std::string_view value = trim(content.substr(colon + 1));
     // Older PostgreSQL versions wrote "Planning time" and "Execution time".
     if (key == "Planning Time" || key == "Planning time") {
-      plan_.planning_time_ms = to_number(value);
+      plan_.planning_time_ms = summary_time(key, value);
     } else if (key == "Execution Time" || key == "Execution time" || key == "Total runtime") {
-      plan_.execution_time_ms = to_number(value);
+      plan_.execution_time_ms = summary_time(key, value);
     } else if (key == "Settings") {
       plan_.settings = parse_settings(value);
     } else if (key == "Planning" && value.empty()) {
@@ -717,6 +725,13 @@ class TextPlanReader {
     }
     // Anything else ("Query Identifier", "Serialization", psql's "Time:") is
     // not part of the model.
+  }
+
+  double summary_time(std::string_view key, std::string_view value) const {
+    const auto ms = to_number(value);
+    if (!ms) fail(line_number_, "unreadable " + std::string(key) + " " + quoted(value) + "; expected milliseconds "
+                                "of zero or more, such as '1.234 ms'");
+    return *ms;
   }
 
   // "Trigger name for constraint c on rel: time=1.234 calls=10"; the name is

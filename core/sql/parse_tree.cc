@@ -1,4 +1,5 @@
 #include "core/sql/parse_tree.h"
+#include "core/sql/text_shape.h"
 
 #include <pg_query.h>
 
@@ -302,6 +303,41 @@ std::size_t deepest_expression(std::string_view s, std::size_t stop_after) {
 }
 
 }  // namespace
+
+}  // namespace dbopt::sql::detail
+
+namespace dbopt::sql {
+
+std::size_t count_statements(std::string_view sql) {
+  std::size_t statements = 0;
+  bool content = false;  // something but blanks and comments since the last ';'
+  for (std::size_t i = 0; i < sql.size();) {
+    const std::size_t skipped = detail::skip_quoted(sql, i);
+    if (skipped != i) {
+      const char c = sql[i];
+      content = content || !(c == '-' || c == '/');  // a literal is content, a comment is not
+      i = skipped;
+      continue;
+    }
+    const detail::ByteClass byte = detail::class_of(sql[i]);
+    if (byte == detail::ByteClass::semicolon) {
+      statements += content ? 1 : 0;
+      content = false;
+    } else if (byte != detail::ByteClass::space) {
+      content = true;
+    }
+    ++i;
+  }
+  return statements + (content ? 1 : 0);
+}
+
+std::size_t estimated_depth(std::string_view sql, std::size_t stop_after) {
+  return detail::deepest_expression(sql, stop_after);
+}
+
+}  // namespace dbopt::sql
+
+namespace dbopt::sql::detail {
 
 std::size_t skip_literal_or_comment(std::string_view sql, std::size_t i) {
   return i < sql.size() ? skip_quoted(sql, i) : i;

@@ -4,6 +4,13 @@
 #include "core/sql/fingerprint.h"
 
 namespace dbopt::workload {
+namespace {
+
+// libpg_query needs tens of bytes of memory per byte it parses; no ORM writes
+// a statement this long, so a log's longer ones are counted, not parsed.
+constexpr std::size_t kMaxParsedStatementBytes = 1 << 20;
+
+}  // namespace
 
 InternedStatement ShapeCache::intern(std::string_view sql) {
   InternedStatement out;
@@ -30,6 +37,9 @@ InternedStatement ShapeCache::intern(std::string_view sql) {
   s.example.assign(sql);
   try {
     if (out.scan.truncated) throw Error(ErrorCode::invalid_argument, "the statement was cut (it ends with ...)");
+    if (sql.size() > kMaxParsedStatementBytes)
+      throw Error(ErrorCode::invalid_argument, "the statement is " + std::to_string(sql.size()) +
+                                                   " bytes long, more than dbopt parses from a log (1 MiB)");
     // DB-API text (%s) as PostgreSQL writes placeholders, so that it parses.
     const std::string text = sql.find('%') == std::string_view::npos ? std::string(sql) : dollar_placeholders(sql);
     s.fingerprint = sql::fingerprint(text);

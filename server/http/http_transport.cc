@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -92,6 +93,12 @@ void send_json(httplib::Response& res, int status, const Json& body) {
 
 void send_rpc_error(httplib::Response& res, int status, int code, const std::string& message) {
   send_json(res, status, mcp::make_error(nullptr, code, message));
+}
+
+void send_body_too_large(httplib::Response& res) {
+  send_rpc_error(res, 413, rpc::invalid_request,
+                 "Payload Too Large: the body exceeds http.max_body_bytes; send less, or raise http.max_body_bytes "
+                 "in the config file.");
 }
 
 int status_for_tool_error(ErrorCode code) {
@@ -200,7 +207,53 @@ struct HttpTransport::Impl {
     return session;
   }
 
-  void post_mcp(const httplib::Request& req, httplib::Response& res) {
+  // Reads a POST body through httplib's content reader rather than letting
+  // httplib buffer it: httplib 0.11 parses a form-typed body into parameters
+  // and answers 413 above 8 KB (a compile-time constant), whatever
+  // http.max_body_bytes says, and `curl -d` sends every body as a form. Here
+  // only http.max_body_bytes limits a body, whatever its content type.
+  // Returns false when the answer has been sent (413, unreadable, multipart).
+  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                 std::string& body) {
+    if (req.is_multipart_form_data()) {
+      res.set_header("Connection", "close");  // the body stays unread
+      send_rpc_error(res, 415, rpc::invalid_request,
+                     "Unsupported Media Type: send the JSON as the body (Content-Type: application/json), not as "
+                     "multipart/form-data.");
+      return false;
+    }
+    if (const auto length = req.get_header_value<std::uint64_t>("Content-Length");
+        length > 0 && length <= static_cast<std::uint64_t>(http().max_body_bytes))
+      body.reserve(length);
+    const bool read = reader([&](const char* data, size_t size) {
+      body.append(data, size);
+      return true;
+    });
+    if (read) return true;
+    if (res.status == 413) {
+      send_body_too_large(res);
+    } else {
+      res.set_header("Connection", "close");
+      send_rpc_error(res, 400, rpc::invalid_request, "Bad Request: the body could not be read (cut short?).");
+    }
+    return false;
+  }
+
+  // Reads the body and hands it to `handle`. After a large body glibc would
+  // keep the freed buffers (the body, its DOM) in its heaps: give them back.
+  void with_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                 void (Impl::*handle)(const httplib::Request&, const std::string&, httplib::Response&)) {
+    constexpr std::size_t kLargeBody = 256 * 1024;
+    std::size_t size = 0;
+    {
+      std::string body;
+      if (read_body(req, res, reader, body)) (this->*handle)(req, body, res);
+      size = body.size();
+    }
+    if (size >= kLargeBody) malloc_trim(0);
+  }
+
+  void post_mcp(const httplib::Request& req, const std::string& body, httplib::Response& res) {
     if (!admit(req, res)) return;
     const std::string accept = req.get_header_value("Accept");
     const bool accepts_sse =
@@ -213,9 +266,10 @@ struct HttpTransport::Impl {
     if (req.get_header_value("Content-Type").find("application/json") == std::string::npos)
       return send_rpc_error(res, 415, rpc::invalid_request,
                             "Unsupported Media Type: send Content-Type: application/json.");
-    Json message = Json::parse(req.body, nullptr, false);
-    if (message.is_discarded())
-      return send_rpc_error(res, 400, rpc::parse_error, "Parse error: the body is not valid JSON.");
+    mcp::ParsedJson parsed = mcp::parse_json_text(body, app.settings().limits.max_json_depth);
+    if (!parsed.error.empty())
+      return send_rpc_error(res, 400, rpc::parse_error, "Parse error: the body is not valid JSON: " + parsed.error);
+    const Json message = std::move(parsed.value);
 
     const std::string header_version = req.get_header_value("MCP-Protocol-Version");
     std::shared_ptr<mcp::Session> session;
@@ -400,15 +454,21 @@ struct HttpTransport::Impl {
     send_json(res, 200, {{"tools", list}});
   }
 
-  void post_tool(const httplib::Request& req, httplib::Response& res) {
+  // Any content type but multipart: the body is the arguments' JSON.
+  void post_tool(const httplib::Request& req, const std::string& body, httplib::Response& res) {
     if (!admit(req, res)) return;
     const std::string name = req.matches[1];
     if (!app.tools().find(name))
       return send_json(res, 404, {{"error", "Unknown tool '" + name + "'. GET /v1/tools lists the tools."}});
-    Json arguments = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
-    if (arguments.is_discarded())
-      return send_json(res, 400,
-                       {{"error", "The body is not valid JSON: send the tool's arguments as a JSON object."}});
+    Json arguments = Json::object();
+    if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
+      mcp::ParsedJson parsed = mcp::parse_json_text(body, app.settings().limits.max_json_depth);
+      if (!parsed.error.empty())
+        return send_json(res, 400,
+                         {{"error", "The body is not valid JSON (" + parsed.error +
+                                        "): send the tool's arguments as a JSON object."}});
+      arguments = std::move(parsed.value);
+    }
     auto token = app.new_call_token();
     try {
       tools::ToolResult result = app.call_tool(name, arguments, *token);
@@ -450,7 +510,9 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  s.Post("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->post_mcp(req, res); });
+  s.Post("/mcp", [impl](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    impl->with_body(req, res, reader, &Impl::post_mcp);
+  });
   s.Delete("/mcp", [impl](const httplib::Request& req, httplib::Response& res) { impl->delete_mcp(req, res); });
   s.Get("/mcp", [impl](const httplib::Request& req, httplib::Response& res) {
     if (!impl->admit(req, res)) return;
@@ -460,11 +522,13 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"status", "ok"}}); });
   s.Get("/v1/tools", [impl](const httplib::Request& req, httplib::Response& res) { impl->get_tools(req, res); });
   s.Post(R"(/v1/tools/([A-Za-z0-9_.\-]+))",
-         [impl](const httplib::Request& req, httplib::Response& res) { impl->post_tool(req, res); });
+         [impl](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+           impl->with_body(req, res, reader, &Impl::post_tool);
+         });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 413)
-      send_rpc_error(res, 413, rpc::invalid_request, "Payload Too Large: the body exceeds http.max_body_bytes.");
+      send_body_too_large(res);
     else if (res.status == 404)
       send_json(
           res, 404,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -33,5 +34,17 @@ Json make_result(const Json& id, Json result);
 Json make_error(const Json& id, int code, const std::string& message, const Json& data = nullptr);
 Json make_error(const Json& id, const RpcError& error);
 Json make_notification(const std::string& method, Json params);
+
+// One JSON text as a transport receives it. Nesting deeper than max_depth is
+// refused while parsing (copies and dumps of a DOM recurse once per level,
+// so a deep text would end the process later); invalid JSON gets its line,
+// column and byte. `error` is empty on success and names the problem
+// otherwise ("line 1, column 9 (byte 9): syntax error ...").
+struct ParsedJson {
+  Json value;
+  std::string error;
+  bool too_deep = false;  // well-formed as far as read, but deeper than max_depth
+};
+ParsedJson parse_json_text(std::string_view text, int max_depth);
 
 }  // namespace dbopt::mcp
