@@ -267,7 +267,7 @@ TEST_F(SessionLive, ReportIsAPlanByImpactWithEachIndexOnceAndTheOrmAndPoolInThei
   ASSERT_FALSE(advised.structured["recommendations"].empty()) << advised.markdown;
   Json loop = Json::array({"SELECT id, name FROM customers"});
   for (int i = 1; i <= 8; ++i) loop.push_back("SELECT * FROM orders WHERE customer_id = " + std::to_string(i));
-  ASSERT_FALSE(call("detect_n_plus_one", {{"queries", loop}, {"session", id}}).is_error);
+  ASSERT_FALSE(call("detect_n_plus_one", {{"queries", loop}, {"framework", "django"}, {"session", id}}).is_error);
   const ToolResult pool = call("tune_pool", {{"platform", "supabase"},
                                              {"server", {{"compute_size", "Large"}}},
                                              {"app",
