@@ -139,17 +139,18 @@ void apply_config_text(const std::string& text, const std::string& path, Setting
         text,
         [&](int depth, Json::parse_event_t, Json&) {
           if (depth > kMaxConfigDepth)
-            throw Error(ErrorCode::invalid_argument,
-                        "The config file " + path + " nests deeper than " + std::to_string(kMaxConfigDepth) + " levels.",
-                        "Compare it with config/dbopt.example.json.");
+            throw Error(
+                ErrorCode::invalid_argument,
+                "The config file " + path + " nests deeper than " + std::to_string(kMaxConfigDepth) + " levels.",
+                "Compare it with config/dbopt.example.json.");
           return true;
         },
         true, true);  // comments allowed
   } catch (const Json::parse_error& e) {
-    throw Error(ErrorCode::invalid_argument,
-                "The config file " + path + " is not valid JSON (byte " + std::to_string(e.byte) + ": " + e.what() +
-                    ").",
-                "Compare it with config/dbopt.example.json.");
+    throw Error(
+        ErrorCode::invalid_argument,
+        "The config file " + path + " is not valid JSON (byte " + std::to_string(e.byte) + ": " + e.what() + ").",
+        "Compare it with config/dbopt.example.json.");
   }
   auto violations = tools::validate_against_schema(config, config_schema(), "config");
   if (!violations.empty())

@@ -1,8 +1,8 @@
 #include "server/stdio_transport.h"
 
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
-#include <cctype>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
@@ -104,11 +104,13 @@ Json id_value_at(std::string_view text, std::size_t at, std::size_t& end) {
   const std::size_t value = i;
   if (i < text.size() && text[i] == '"') {
     const std::size_t close = text.find('"', i + 1);
-    if (close == std::string_view::npos || close - i > 200 || text.substr(i, close - i).find('\\') != std::string_view::npos)
+    if (close == std::string_view::npos || close - i > 200 ||
+        text.substr(i, close - i).find('\\') != std::string_view::npos)
       return nullptr;
     i = close + 1;
   } else {
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '-') && i - value < 19) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '-') && i - value < 19)
+      ++i;
   }
   end = i;
   return i > value ? Json::parse(text.substr(value, i - value), nullptr, false) : Json(nullptr);
@@ -168,9 +170,9 @@ void serve_stdio(App& app, std::istream& in, std::ostream& out) {
     if (line.capacity() > kTail * 16) std::string().swap(line);  // do not keep a big line's buffer while idle
     auto exchange = std::make_shared<StdioExchange>(writer, outstanding);
     if (!parsed.error.empty()) {
-      exchange->respond(mcp::make_error(id, mcp::rpc_error::parse_error,
-                                        "Parse error: each line must be one complete JSON-RPC message; " +
-                                            parsed.error + "."));
+      exchange->respond(
+          mcp::make_error(id, mcp::rpc_error::parse_error,
+                          "Parse error: each line must be one complete JSON-RPC message; " + parsed.error + "."));
       continue;
     }
     app.mcp().handle(parsed.value, session, exchange);

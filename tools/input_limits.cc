@@ -99,7 +99,8 @@ InputCheck check_input_limits(const Json& arguments, const LimitSettings& limits
     check.string_bytes += text.size();
     const KindLimit limit = limit_of(s.kind, limits);
     const auto size = static_cast<long long>(text.size());
-    if (size > limit.bytes) return refuse(too_much("Argument `" + s.path + "`", size, limit.bytes, " bytes", limit.key));
+    if (size > limit.bytes)
+      return refuse(too_much("Argument `" + s.path + "`", size, limit.bytes, " bytes", limit.key));
     // Logs may hold binary garbage, which their readers skip and count.
     if (const auto nul = s.kind == InputKind::log ? std::string::npos : text.find('\0'); nul != std::string::npos)
       return refuse("Argument `" + s.path + "` contains a NUL byte at byte " + std::to_string(nul + 1) +
@@ -108,8 +109,8 @@ InputCheck check_input_limits(const Json& arguments, const LimitSettings& limits
     if (s.kind != InputKind::sql) continue;
     statements += static_cast<long long>(std::max<std::size_t>(1, sql::count_statements(text)));
     if (statements > limits.max_statements)
-      return refuse(too_much("The number of SQL statements in this call (counted up to `" + s.path + "`)",
-                             statements, limits.max_statements, "", "limits.max_statements"));
+      return refuse(too_much("The number of SQL statements in this call (counted up to `" + s.path + "`)", statements,
+                             limits.max_statements, "", "limits.max_statements"));
     const auto depth_limit = static_cast<std::size_t>(limits.max_parse_depth);
     if (text.size() > depth_limit && sql::estimated_depth(text, depth_limit) > depth_limit)
       return refuse("Argument `" + s.path + "` nests deeper than " + std::to_string(depth_limit) +
@@ -120,7 +121,8 @@ InputCheck check_input_limits(const Json& arguments, const LimitSettings& limits
   if (memory > memory_limit)
     return refuse("This call would need about " + std::to_string(memory >> 20) +
                   " MiB of working memory (estimated from the sizes of its SQL, plan and log arguments); the limit "
-                  "is " + std::to_string(limits.max_call_memory_mb) +
+                  "is " +
+                  std::to_string(limits.max_call_memory_mb) +
                   " MiB (limits.max_call_memory_mb). Send smaller inputs, or raise limits.max_call_memory_mb in the "
                   "config file (config/README.md).");
   return check;

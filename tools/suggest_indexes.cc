@@ -135,12 +135,9 @@ void render_recommendation(std::string& md, int n, const Recommendation& r,
 }
 
 Json verification_json(const advisor::Verification& v) {
-  Json j = {{"complete", v.complete},
-            {"before_ms", v.before_ms},
-            {"after_ms", v.after_ms},
-            {"improvement", v.before_ms > 0 ? 1 - v.after_ms / v.before_ms : 0.0},
-            {"index_bytes", v.index_bytes},
-            {"statements", Json::array()},
+  Json j = {{"complete", v.complete},       {"before_ms", v.before_ms},
+            {"after_ms", v.after_ms},       {"improvement", v.before_ms > 0 ? 1 - v.after_ms / v.before_ms : 0.0},
+            {"index_bytes", v.index_bytes}, {"statements", Json::array()},
             {"built", Json::array()}};
   for (const auto& t : v.statements) {
     Json s = {{"query", t.query}};
@@ -158,14 +155,14 @@ Json verification_json(const advisor::Verification& v) {
 }
 
 std::string render_verification(const Json& v, const std::vector<advisor::WorkloadQuery>& workload) {
-  std::string md = "## Measured on the scratch database\n\nThe chosen indexes were built for real inside a "
-                   "transaction that was rolled back (" +
-                   std::to_string(v["built"].size()) + " built, " + bytes_text(v["index_bytes"].get<long long>()) +
-                   " real size). Σ calls × median EXPLAIN ANALYZE execution time: " +
-                   fixed(v["before_ms"].get<double>() / 1000, 2) + " s → " +
-                   fixed(v["after_ms"].get<double>() / 1000, 2) + " s (−" +
-                   fixed(100 * v["improvement"].get<double>(), 1) + "%)" +
-                   (v["complete"].get<bool>() ? "" : "; cut short by verify_time_limit_s") + ".\n\n";
+  std::string md =
+      "## Measured on the scratch database\n\nThe chosen indexes were built for real inside a "
+      "transaction that was rolled back (" +
+      std::to_string(v["built"].size()) + " built, " + bytes_text(v["index_bytes"].get<long long>()) +
+      " real size). Σ calls × median EXPLAIN ANALYZE execution time: " + fixed(v["before_ms"].get<double>() / 1000, 2) +
+      " s → " + fixed(v["after_ms"].get<double>() / 1000, 2) + " s (−" +
+      fixed(100 * v["improvement"].get<double>(), 1) + "%)" +
+      (v["complete"].get<bool>() ? "" : "; cut short by verify_time_limit_s") + ".\n\n";
   md += "| query | before ms | after ms | statement |\n|---|---|---|---|\n";
   for (const auto& s : v["statements"]) {
     const int q = s["query"];
@@ -207,8 +204,11 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
                           {"size_bytes", d.size_bytes}});
   s["withheld_drops"] = Json::array();
   for (const auto& d : a.withheld_drops)
-    s["withheld_drops"].push_back(
-        {{"index", d.index}, {"table", d.table}, {"rule_id", d.rule_id}, {"reason", d.reason}, {"size_bytes", d.size_bytes}});
+    s["withheld_drops"].push_back({{"index", d.index},
+                                   {"table", d.table},
+                                   {"rule_id", d.rule_id},
+                                   {"reason", d.reason},
+                                   {"size_bytes", d.size_bytes}});
   s["statistics"] = {{"stats_reset", a.stats_reset}, {"server_started", a.server_started}};
   if (a.stats_age_seconds) s["statistics"]["age_seconds"] = *a.stats_age_seconds;
   s["skipped_queries"] = Json::array();
@@ -249,10 +249,10 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
   if (!a.drops.empty() || !a.withheld_drops.empty()) {
     md += "## Drop advice (separate from the recommendations above: review before running)\n\n";
     if (a.stats_age_seconds)
-      md += "Usage counters (idx_scan) counting for " + fixed(*a.stats_age_seconds / 86400, 1) + " days (" +
-            (a.stats_reset.empty() ? "never reset; server started " + a.server_started
-                                   : "last reset " + a.stats_reset) +
-            "). They are this server's only: reads on replicas are not in them.\n\n";
+      md +=
+          "Usage counters (idx_scan) counting for " + fixed(*a.stats_age_seconds / 86400, 1) + " days (" +
+          (a.stats_reset.empty() ? "never reset; server started " + a.server_started : "last reset " + a.stats_reset) +
+          "). They are this server's only: reads on replicas are not in them.\n\n";
     for (const auto& d : a.drops)
       md += "- `" + d.ddl + "` (" + d.rule_id + ", " + bytes_text(d.size_bytes) + "): " + d.reason + "\n";
     for (const auto& d : a.withheld_drops)
@@ -428,10 +428,11 @@ ToolResult run_suggest_indexes(const Json& args, ToolContext& ctx) {
   }
   const bool verify = args.value("verify", false);
   if (verify && !ctx.databases->database(database).scratch)
-    throw Error(ErrorCode::permission_denied,
-                "`verify`: database `" + db_name + "` is not marked scratch, and verifying builds the indexes for real.",
-                "Run it against a staging copy whose config sets scratch: true (the builds are rolled back), or drop "
-                "`verify` for the estimates.");
+    throw Error(
+        ErrorCode::permission_denied,
+        "`verify`: database `" + db_name + "` is not marked scratch, and verifying builds the indexes for real.",
+        "Run it against a staging copy whose config sets scratch: true (the builds are rolled back), or drop "
+        "`verify` for the estimates.");
   if (apply && !ctx.databases->database(database).allow_apply)
     throw Error(ErrorCode::permission_denied,
                 "`apply`: the config of database `" + db_name + "` does not allow creating indexes.",

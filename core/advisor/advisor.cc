@@ -7,8 +7,8 @@
 
 #include "core/common/error.h"
 #include "core/pg/hypothetical_indexes.h"
-#include "core/plan/explain_reader.h"
 #include "core/pg/safe_executor.h"
+#include "core/plan/explain_reader.h"
 #include "core/sql/query_model.h"
 
 namespace dbopt::advisor {
@@ -209,8 +209,8 @@ void withhold_drops(AdvisorResult& result, const std::map<std::string, int>& use
   std::vector<DropAdvice> kept;
   for (auto& d : result.drops) {
     if (const auto it = used_by.find(bare_index_name(d.index)); it != used_by.end()) {
-      d.reason = "not proposed: the plan of workload statement " + std::to_string(it->second + 1) +
-                 " uses it (" + d.reason + ")";
+      d.reason = "not proposed: the plan of workload statement " + std::to_string(it->second + 1) + " uses it (" +
+                 d.reason + ")";
       result.withheld_drops.push_back(std::move(d));
     } else if (d.rule_id == "INDEX_UNUSED" &&
                (!result.stats_age_seconds || *result.stats_age_seconds < min_age_days * 86400)) {
@@ -235,7 +235,8 @@ struct GinModel {
 
   static GinModel from_rules(const knowledge::RuleBook* rules) {
     GinModel m;
-    m.cost_per_matching_row = rule_threshold(rules, "INDEX_GIN_JSONB", "cost_per_matching_row", m.cost_per_matching_row);
+    m.cost_per_matching_row =
+        rule_threshold(rules, "INDEX_GIN_JSONB", "cost_per_matching_row", m.cost_per_matching_row);
     m.trigram_bytes_per_value_byte =
         rule_threshold(rules, "INDEX_TRGM", "size_bytes_per_value_byte", m.trigram_bytes_per_value_byte);
     m.jsonb_path_bytes_per_value_byte =
@@ -254,7 +255,7 @@ struct GinModel {
     for (const auto& [name, stats] : info->columns)
       if (c.keys[0].find(name) != std::string::npos && (!s || stats.avg_width > s->avg_width)) s = &stats;
     const double width = s ? s->avg_width : 32;
-    const double factor = c.kind == "trigram"          ? trigram_bytes_per_value_byte
+    const double factor = c.kind == "trigram"                 ? trigram_bytes_per_value_byte
                           : c.rule_id == "INDEX_GIN_FULLTEXT" ? fulltext_bytes_per_value_byte
                                                               : jsonb_path_bytes_per_value_byte;
     return std::max<long long>(8192, static_cast<long long>(std::max(info->rows, 1.0) * width * factor));
@@ -335,28 +336,29 @@ void choose_gin(std::vector<Candidate>& gin, const std::vector<Prepared*>& coste
       r.served.push_back({q->index, q->current_cost, std::min(q->current_cost, through_index)});
       benefit += q->calls * (scan_cost - through_index);
     }
-    const double penalty =
-        options.write_weight * r.writes.workload_writes * write_cost * (1 + r.writes.share);
+    const double penalty = options.write_weight * r.writes.workload_writes * write_cost * (1 + r.writes.share);
     const double net = benefit - penalty;
     const bool fits = options.budget_bytes <= 0 || static_cast<double>(bytes + r.size_bytes) <= options.budget_bytes;
     if (r.served.empty() || net <= 0 || net < min_gain || !fits) {
       r.served.clear();
-      r.evidence = gin_evidence(r.candidate, catalog) +
-                   (scans.empty() ? "" : " Estimated from the plans: " + scans + "; not enough to pass the minimum gain.");
+      r.evidence =
+          gin_evidence(r.candidate, catalog) +
+          (scans.empty() ? "" : " Estimated from the plans: " + scans + "; not enough to pass the minimum gain.");
       result.unverified.push_back(std::move(r));
       continue;
     }
     r.verified = true;
     r.basis = "plan_model";
     r.benefit = net;
-    r.evidence =
-        "Estimated from the plans (HypoPG cannot build GIN indexes): " + scans + "; a bitmap scan through this index "
-        "costs about " + std::to_string(static_cast<int>(model.cost_per_matching_row)) +
-        " per row it keeps, and a LIMIT above the scan is not credited. Size from the column's average width. "
-        "Measure it on a scratch copy (benchmark_query with candidate_indexes) before relying on the figure." +
-        (r.candidate.extension.empty() ? ""
-                                       : " Needs the " + r.candidate.extension + " extension: CREATE EXTENSION " +
-                                             r.candidate.extension + ";");
+    r.evidence = "Estimated from the plans (HypoPG cannot build GIN indexes): " + scans +
+                 "; a bitmap scan through this index "
+                 "costs about " +
+                 std::to_string(static_cast<int>(model.cost_per_matching_row)) +
+                 " per row it keeps, and a LIMIT above the scan is not credited. Size from the column's average width. "
+                 "Measure it on a scratch copy (benchmark_query with candidate_indexes) before relying on the figure." +
+                 (r.candidate.extension.empty() ? ""
+                                                : " Needs the " + r.candidate.extension +
+                                                      " extension: CREATE EXTENSION " + r.candidate.extension + ";");
     for (const auto& served : r.served) {
       served_tables.insert({served.query, r.candidate.table});
       for (auto* q : costed)
@@ -625,7 +627,8 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       return it->second;
     }
     ++result.what_if_calls;
-    const double cost = cost_with_brin_correction(plan::parse_explain_json(session->explain_json(q.sql, q.generic)), catalog);
+    const double cost =
+        cost_with_brin_correction(plan::parse_explain_json(session->explain_json(q.sql, q.generic)), catalog);
     cache.emplace(key, cost);
     return cost;
   };

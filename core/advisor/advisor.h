@@ -101,7 +101,7 @@ struct AdvisorResult {
   std::vector<Recommendation> recommendations;  // chosen, costed ones first
   std::vector<Recommendation> unverified;       // GIN/trigram, or all of them without HypoPG
   std::vector<DropAdvice> drops;
-  std::vector<DropAdvice> withheld_drops;  // would be dropped, but the evidence says no (reason says why)
+  std::vector<DropAdvice> withheld_drops;   // would be dropped, but the evidence says no (reason says why)
   std::optional<double> stats_age_seconds;  // of the idx_scan counters drop advice rests on
   std::string stats_reset, server_started;
   std::vector<SkippedQuery> skipped;

@@ -43,8 +43,7 @@ struct Key {
 // Share of the rows an equality-like condition keeps: the value's frequency for a constant,
 // null_frac for IS NULL, 1 / n_distinct (per listed value) for parameters and lists.
 double condition_share(const sql::Predicate& p, const TableInfo* info) {
-  const ColumnStats* s =
-      info && p.unqualified_column_expression.empty() ? info->column(p.column.name) : nullptr;
+  const ColumnStats* s = info && p.unqualified_column_expression.empty() ? info->column(p.column.name) : nullptr;
   if (!s) return p.unqualified_column_expression.empty() ? 0.1 : 0.005;  // the planner's own guess for expressions
   if (p.op == "IS NULL") return s->null_frac;
   if (p.value.kind == sql::Operand::Kind::constant) return s->value_share(p.value.value, info->rows);

@@ -146,12 +146,12 @@ Catalog read_catalog(pg::DatabasePool& pool, const std::string& database, const 
 
   // How long the usage counters (idx_scan) have been counting: since the last reset, or at
   // least since the server started (PostgreSQL 15 keeps them over a clean restart, not a crash).
-  const auto since = executor.run(
-      database,
-      "SELECT extract(epoch FROM now() - coalesce(d.stats_reset, pg_postmaster_start_time())), "
-      "d.stats_reset::text, pg_postmaster_start_time()::text FROM pg_stat_database d "
-      "WHERE d.datname = current_database()",
-      run);
+  const auto since =
+      executor.run(database,
+                   "SELECT extract(epoch FROM now() - coalesce(d.stats_reset, pg_postmaster_start_time())), "
+                   "d.stats_reset::text, pg_postmaster_start_time()::text FROM pg_stat_database d "
+                   "WHERE d.datname = current_database()",
+                   run);
   if (!since.rows.empty()) {
     catalog.stats_age_seconds = number(since.rows[0][0]);
     catalog.stats_reset = value(since.rows[0][1]);

@@ -729,8 +729,10 @@ class TextPlanReader {
 
   double summary_time(std::string_view key, std::string_view value) const {
     const auto ms = to_number(value);
-    if (!ms) fail(line_number_, "unreadable " + std::string(key) + " " + quoted(value) + "; expected milliseconds "
-                                "of zero or more, such as '1.234 ms'");
+    if (!ms)
+      fail(line_number_, "unreadable " + std::string(key) + " " + quoted(value) +
+                             "; expected milliseconds "
+                             "of zero or more, such as '1.234 ms'");
     return *ms;
   }
 

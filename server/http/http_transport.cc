@@ -1,9 +1,9 @@
 #include "server/http/http_transport.h"
 
 #include <httplib.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <malloc.h>
 
 #include <atomic>
 #include <condition_variable>

@@ -14,8 +14,7 @@ std::string position_of(std::string_view text, std::size_t byte) {
   const std::size_t line = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
   const std::size_t line_start = before.rfind('\n');
   const std::size_t column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
-  return "line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " + std::to_string(byte) +
-         ")";
+  return "line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " + std::to_string(byte) + ")";
 }
 
 }  // namespace
@@ -37,8 +36,7 @@ ParsedJson parse_json_text(std::string_view text, int max_depth) {
     const std::string what = e.what();
     const auto detail = what.find(": ", what.find("column"));
     parsed.value = nullptr;
-    parsed.error = position_of(text, e.byte) + ": " +
-                   (detail == std::string::npos ? what : what.substr(detail + 2));
+    parsed.error = position_of(text, e.byte) + ": " + (detail == std::string::npos ? what : what.substr(detail + 2));
   }
   return parsed;
 }

@@ -160,8 +160,8 @@ TEST(Candidates, PartialTakesEveryFixedConditionAndKeepsTheOrderBy) {
   Catalog catalog;
   TableInfo tickets{.name = "tickets", .rows = 1e6, .analyzed = true, .has_stats = true};
   tickets.columns["tenant_id"] = ColumnStats{.n_distinct = 2000};
-  tickets.columns["status"] = ColumnStats{.n_distinct = 3, .common_values = {"closed", "pending", "open"},
-                                          .common_freqs = {0.92, 0.03, 0.05}};
+  tickets.columns["status"] =
+      ColumnStats{.n_distinct = 3, .common_values = {"closed", "pending", "open"}, .common_freqs = {0.92, 0.03, 0.05}};
   tickets.columns["deleted_at"] = ColumnStats{.null_frac = 0.97, .n_distinct = -0.03};
   tickets.columns["created_at"] = ColumnStats{.n_distinct = -1};
   catalog.tables.push_back(tickets);

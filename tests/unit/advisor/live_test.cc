@@ -225,7 +225,9 @@ TEST_F(SuggestIndexesLive, GinIsChosenFromThePlansWhereItWinsAndNotWhereItLoses)
   const Json* gin = with_rule(r, "INDEX_GIN_JSONB", "unverified");
   ASSERT_NE(gin, nullptr) << r.markdown;
   EXPECT_FALSE((*gin)["verified"]);
-  EXPECT_EQ((*gin)["ddl"], "CREATE INDEX CONCURRENTLY orders_attrs_jsonb_path_gin ON advisor_test.orders USING gin (attrs jsonb_path_ops);");
+  EXPECT_EQ(
+      (*gin)["ddl"],
+      "CREATE INDEX CONCURRENTLY orders_attrs_jsonb_path_gin ON advisor_test.orders USING gin (attrs jsonb_path_ops);");
   EXPECT_THAT((*gin)["evidence"].get<std::string>(), HasSubstr("HypoPG cannot cost GIN"));
   EXPECT_THAT((*gin)["evidence"].get<std::string>(), HasSubstr("not enough to pass the minimum gain"));
   const Json* trgm = with_rule(r, "INDEX_TRGM");
@@ -235,7 +237,8 @@ TEST_F(SuggestIndexesLive, GinIsChosenFromThePlansWhereItWinsAndNotWhereItLoses)
   EXPECT_EQ((*trgm)["requires_extension"], "pg_trgm");
   EXPECT_THAT((*trgm)["evidence"].get<std::string>(), HasSubstr("scan of the table costs"));
   EXPECT_THAT(r.markdown, HasSubstr("CREATE EXTENSION pg_trgm"));
-  EXPECT_GT(r.structured["workload"]["cost_before"].get<double>(), r.structured["workload"]["cost_after"].get<double>());
+  EXPECT_GT(r.structured["workload"]["cost_before"].get<double>(),
+            r.structured["workload"]["cost_after"].get<double>());
 }
 
 // Once a B-tree narrows the rows, the GIN index has no scan left to replace.

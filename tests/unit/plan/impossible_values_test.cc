@@ -31,8 +31,9 @@ std::string text_error(const std::string& text) { return error_of(parse_explain_
 std::string json_error(const std::string& text) { return error_of(parse_explain_json, text); }
 
 TEST(ImpossiblePlanValues, TextNanAndInfinityCostsNameTheLine) {
-  const std::string e = text_error("Hash Join  (cost=1.00..2.00 rows=1 width=4)\n"
-                                   "  ->  Seq Scan on t  (cost=NaN..inf rows=1 width=4)");
+  const std::string e = text_error(
+      "Hash Join  (cost=1.00..2.00 rows=1 width=4)\n"
+      "  ->  Seq Scan on t  (cost=NaN..inf rows=1 width=4)");
   EXPECT_THAT(e, HasSubstr("line 2"));
   EXPECT_THAT(e, HasSubstr("cost=NaN..inf"));
   EXPECT_THAT(e, HasSubstr("no NaN, infinity or minus sign"));

@@ -100,11 +100,10 @@ TEST(HostileStdio, AnOversizedLineIsRefusedWithItsIdAndTheNextLineServed) {
   Settings settings;
   settings.limits.max_message_bytes = 64 * 1024;
   // The SDK puts the id last; others put it first.
-  const std::string id_last =
-      R"({"method":"tools/call","params":{"name":"explain_query","arguments":{"sql":")" + std::string(100000, 'x') +
-      R"("}},"jsonrpc":"2.0","id":7})" + "\n";
-  const std::string id_first = R"({"jsonrpc":"2.0","id":"a-8","method":"tools/call","params":{"x":")" +
-                               std::string(100000, 'y') + "\"}}\n";
+  const std::string id_last = R"({"method":"tools/call","params":{"name":"explain_query","arguments":{"sql":")" +
+                              std::string(100000, 'x') + R"("}},"jsonrpc":"2.0","id":7})" + "\n";
+  const std::string id_first =
+      R"({"jsonrpc":"2.0","id":"a-8","method":"tools/call","params":{"x":")" + std::string(100000, 'y') + "\"}}\n";
   auto out = run_stdio(std::string(kInitialize) + id_last + id_first + tool_call(9, {{"plan", kPlan}}), 4, settings);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_EQ(out[1]["id"], 7);
@@ -118,8 +117,8 @@ TEST(HostileStdio, AnOversizedLineIsRefusedWithItsIdAndTheNextLineServed) {
 
 TEST(HostileStdio, InvalidJsonGetsItsPositionAndDeepJsonIsRefused) {
   auto out = run_stdio(std::string(kInitialize) + "{\"jsonrpc\": \"2.0\",\n" + "{\"id\": tru}\n" +
-                       R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + std::string(200, '[') +
-                       std::string(200, ']') + "}}\n" + "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}\n",
+                           R"({"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":)" + std::string(200, '[') +
+                           std::string(200, ']') + "}}\n" + "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}\n",
                        5);
   ASSERT_EQ(out.size(), 5u);
   EXPECT_THAT(out[1]["error"]["message"].get<std::string>(), HasSubstr("line 1, column 19 (byte 19): syntax error"));
@@ -133,7 +132,7 @@ TEST(HostileStdio, NulBytesAndHugeSqlAreToolErrors) {
   std::string huge = "SELECT ";
   while (huge.size() < (2u << 20)) huge += "a + ";
   auto out = run_stdio(std::string(kInitialize) + tool_call(2, {{"sql", std::string("SELECT 1\0; DROP", 15)}}) +
-                       tool_call(3, {{"sql", huge + "1"}}) + tool_call(4, {{"plan", kPlan}}),
+                           tool_call(3, {{"sql", huge + "1"}}) + tool_call(4, {{"plan", kPlan}}),
                        4);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_TRUE(out[1]["result"]["isError"]);
@@ -185,7 +184,8 @@ TEST_F(HostileHttp, RestAcceptsAJsonBodySentAsAFormOfAnySize) {
 }
 
 TEST_F(HostileHttp, OnlyAReallyTooLargeBodyIs413) {
-  auto res = client_->Post("/v1/tools/explain_query", std::string(300 * 1024, 'x'), "application/x-www-form-urlencoded");
+  auto res =
+      client_->Post("/v1/tools/explain_query", std::string(300 * 1024, 'x'), "application/x-www-form-urlencoded");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   EXPECT_THAT(res->body, HasSubstr("http.max_body_bytes"));
@@ -206,8 +206,8 @@ TEST_F(HostileHttp, InvalidOrDeepJsonBodiesGetAClearError) {
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
   EXPECT_THAT(bad->body, HasSubstr("line 2, column"));
-  auto deep = client_->Post("/v1/tools/explain_query", "{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}",
-                            "application/json");
+  auto deep = client_->Post("/v1/tools/explain_query",
+                            "{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}", "application/json");
   ASSERT_TRUE(deep);
   EXPECT_EQ(deep->status, 400);
   EXPECT_THAT(deep->body, HasSubstr("limits.max_json_depth"));

@@ -58,8 +58,9 @@ TEST(InputLimits, EachKindHasItsOwnLimit) {
   settings.limits.max_sql_bytes = 2048;
   EXPECT_THAT(call("suggest_indexes", {{"queries", {{{"sql", big}}}}}, settings).markdown,
               HasSubstr("Argument `queries[0].sql` is 3000 bytes"));
-  EXPECT_THAT(call("explain_query", {{"plan", kPlan}, {"hypothetical_indexes", {big}}}, settings).markdown,
-              HasSubstr("Argument `hypothetical_indexes[0]` is 3000 bytes; the limit is 2048 bytes (limits.max_sql_bytes)"));
+  EXPECT_THAT(
+      call("explain_query", {{"plan", kPlan}, {"hypothetical_indexes", {big}}}, settings).markdown,
+      HasSubstr("Argument `hypothetical_indexes[0]` is 3000 bytes; the limit is 2048 bytes (limits.max_sql_bytes)"));
 }
 
 TEST(InputLimits, StatementCountCoversTheWholeCall) {
