@@ -177,8 +177,10 @@ void serve_stdio(App& app, std::istream& in, std::ostream& out) {
     }
     app.mcp().handle(parsed.value, session, exchange);
   }
-  spdlog::info("stdin closed: cancelling running tool calls");
-  session->cancel_all();
+  // A closed stdin ends the session, not the calls already sent: a script
+  // that pipes one request in and closes must still get its answer. Each
+  // call is bounded by limits.tool_timeout_ms; SIGTERM stops sooner.
+  spdlog::info("stdin closed: finishing the running tool calls, then exiting");
   outstanding.wait_idle();
 }
 

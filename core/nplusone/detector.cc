@@ -504,6 +504,12 @@ class Detector {
           if (!same) break;
           ++k;
         }
+        // A body statement repeated within each iteration is an inner loop (one author, then one
+        // query per book, request after request in a log without request boundaries): those runs
+        // are loops of their own, after the statement before them, not one outer loop's body.
+        bool inner_loop = false;
+        for (int a = 0; a < p && !inner_loop; ++a) inner_loop = tokens[i + a].count >= min_iterations;
+        if (inner_loop) break;
         if (k >= min_iterations) {
           period = p;
           reps = k;

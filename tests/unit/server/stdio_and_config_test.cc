@@ -38,6 +38,42 @@ TEST(Stdio, OneMessagePerLineAndParseErrors) {
   EXPECT_TRUE(out[2]["result"]["isError"]);  // answered before stdin's end is honoured
 }
 
+// A script pipes its requests in and closes stdin at once: the calls it sent
+// must still be answered, not cancelled by the end of the input. The log is 400
+// requests of one author query and 20 book queries with no request boundaries:
+// the loop inside each request must still be found (it was taken for one outer
+// loop of 400 iterations and lost, core/nplusone/detector.cc).
+TEST(Stdio, CallsRunningWhenStdinClosesAreAnswered) {
+  std::string log;  // a Django debug log big enough to be still in work when stdin's end is read
+  for (int request = 0; request < 400; ++request) {
+    log +=
+        "[django.db.backends] (0.001) SELECT \"shop_author\".\"id\" FROM \"shop_author\" LIMIT 20; args=(); "
+        "alias=default\n";
+    for (int i = 0; i < 20; ++i) {
+      const std::string id = std::to_string(request * 20 + i);
+      log +=
+          "[django.db.backends] (0.001) SELECT \"shop_book\".\"id\" FROM \"shop_book\" WHERE "
+          "\"shop_book\".\"author_id\" = " +
+          id + "; args=(" + id + ",); alias=default\n";
+    }
+  }
+  const Json call = {{"jsonrpc", "2.0"},
+                     {"id", 7},
+                     {"method", "tools/call"},
+                     {"params", {{"name", "detect_n_plus_one"}, {"arguments", {{"log", log}, {"format", "django"}}}}}};
+  auto out = run_stdio(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}})"
+      "\n"
+      R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+      "\n" +
+      call.dump() + "\n");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1]["id"], 7);
+  ASSERT_TRUE(out[1].contains("result")) << out[1].dump().substr(0, 600);
+  EXPECT_FALSE(out[1]["result"]["isError"].get<bool>()) << out[1].dump().substr(0, 600);
+  EXPECT_FALSE(out[1]["result"]["structuredContent"]["groups"].empty());
+}
+
 TEST(Stdio, KnowledgeRulesAreResources) {
   auto out = run_stdio(
       R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}})"
