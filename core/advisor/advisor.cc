@@ -799,6 +799,37 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
     }
     return false;
   };
+  // A larger index chosen later can take a smaller one's queries over for a gain within the
+  // estimates' error: the planner cannot see how the query's conditions correlate (every open order
+  // has a note, so a partial index WHERE status = 'open' AND note IS NULL is empty), and prices the
+  // smaller index as if it held the independent product of their shares. Unless the larger index
+  // cuts a clear share of those queries' unindexed cost, keep the smaller one and drop the larger.
+  const double min_takeover_gain = rule_threshold(rules, "INDEX_PARTIAL", "min_takeover_gain", 0.01);
+  for (int j : std::vector<int>(chosen)) {
+    Live& small = pool_[static_cast<std::size_t>(j)];
+    if (std::find(chosen.begin(), chosen.end(), j) == chosen.end() || plan_uses(j)) continue;
+    for (int k : std::vector<int>(chosen)) {
+      Live& large = pool_[static_cast<std::size_t>(k)];
+      if (k == j || large.c.qualified_table() != small.c.qualified_table() || large.size <= small.size) continue;
+      std::vector<int> without = chosen;
+      std::erase(without, k);
+      session->drop_index(large.oid);
+      double loss = 0, unindexed = 0;
+      for (auto* q : costed) {
+        if (!q->tables.contains(large.c.qualified_table())) continue;
+        loss += q->calls * (cost_of(*q, without) - q->current_cost);
+        unindexed += q->calls * q->base_cost;
+      }
+      if (loss <= min_takeover_gain * unindexed) {
+        large.oid = 0;
+        bytes -= large.size;
+        chosen = without;
+        for (auto* q : costed) q->current_cost = cost_of(*q, chosen);
+        break;
+      }
+      create(large);
+    }
+  }
   for (std::size_t i = 0; i < chosen.size();) {
     const int k = chosen[i];
     if (plan_uses(k)) {
