@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include "core/common/error.h"
 #include "core/sql/query_model.h"
@@ -119,7 +120,9 @@ bool Chat::handle(const std::string& raw) {
     run_tool(call.tool, call.arguments);
     return true;
   }
-  auto [command, rest] = split_command(input.substr(1));
+  // Plain variables, not a structured binding: clang 14 (the fuzz build) cannot capture those in lambdas.
+  std::string command, rest;
+  std::tie(command, rest) = split_command(input.substr(1));
   auto sql_or_help = [&](const char* usage) {
     if (rest.empty()) out_ << "usage: " << usage << "\n";
     return !rest.empty();
