@@ -1,5 +1,7 @@
 #include "tools/json_schema.h"
 
+#include <cmath>
+
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -36,7 +38,8 @@ bool has_type(const Json& v, const std::string& type) {
   if (type == "integer") {
     if (v.is_number_integer()) return true;
     // 3.0 is an integer in JSON Schema.
-    return v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<long long>(v.get<double>()));
+    // std::trunc, not a cast to an integer type: a cast of 1e140 is undefined behaviour.
+    return v.is_number_float() && std::isfinite(v.get<double>()) && v.get<double>() == std::trunc(v.get<double>());
   }
   return type_of(v) == type;
 }

@@ -319,12 +319,20 @@ PlanMetrics derive_metrics(const Plan& plan) {
     if (plan.execution_time_ms) metrics.jit_share = share(plan.jit->total_ms, *plan.execution_time_ms);
   }
 
+  // Node times that add up to more than the run (parallel workers' summed
+  // times, or a pasted plan whose numbers do not agree) are shared out of
+  // their sum instead, so no share exceeds 1 and the ranking stays.
+  double summed_exclusive_ms = 0;
+  for (NodeMetrics& m : metrics.nodes)
+    if (m.exclusive_time_ms) summed_exclusive_ms += std::max(0.0, *m.exclusive_time_ms);
+  const std::optional<double> share_of =
+      metrics.total_time_ms ? std::optional<double>(std::max(*metrics.total_time_ms, summed_exclusive_ms)) : std::nullopt;
   double slowest = -1;
   double worst = 0;
   for (NodeMetrics& m : metrics.nodes) {
     if (m.exclusive_time_ms) {
       m.exclusive_time_ms = std::max(0.0, *m.exclusive_time_ms);
-      if (metrics.total_time_ms) m.exclusive_time_share = share(*m.exclusive_time_ms, *metrics.total_time_ms);
+      if (share_of) m.exclusive_time_share = share(*m.exclusive_time_ms, *share_of);
       if (*m.exclusive_time_ms > slowest) {
         slowest = *m.exclusive_time_ms;
         metrics.slowest_node = m.id;
