@@ -326,19 +326,13 @@ class Linter {
     return v;
   }
 
-  // Adds a finding for a statement; a blocking change that is brief at this
-  // table's real size drops to low, saying so.
-  void add(StatementLint& s, const std::string& rule_id, knowledge::TemplateValues extra, std::string safe_sql,
-           bool size_matters = true) {
+  // Adds a finding for a statement. The severity stays the rule's whatever the
+  // table's size here: a migration linted on a small copy runs on production.
+  void add(StatementLint& s, const std::string& rule_id, knowledge::TemplateValues extra, std::string safe_sql) {
     knowledge::TemplateValues v = base_values(s);
     for (auto& [k, value] : extra) v[k] = value;
     v["safe_sql"] = std::move(safe_sql);
     Finding f = make(rule_id, v, &s);
-    const double max_seconds = rules_.threshold("MIGRATION_LONG_BLOCKING_STATEMENT", "max_blocking_seconds");
-    if (size_matters && s.estimated_seconds && *s.estimated_seconds < max_seconds && f.severity > Severity::low) {
-      f.severity = Severity::low;
-      f.summary += " Brief at this table's size (" + size_text(*s.table_bytes) + "), but it grows with the table.";
-    }
     if (s.table_bytes) f.numbers["table_bytes"] = *s.table_bytes;
     if (s.estimated_seconds) f.numbers["estimated_seconds"] = *s.estimated_seconds;
     s.findings.push_back(std::move(f));
@@ -533,7 +527,7 @@ class Linter {
         break;
       case ChangeKind::create_index:
         if (c.concurrently && s.in_transaction)
-          add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, c.text, false);
+          add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, c.text);
         else if (!c.concurrently && !s.new_table)
           add(s, "MIGRATION_INDEX_NOT_CONCURRENT", {}, with_concurrently(c.text, "INDEX"));
         if (!c.concurrently && !s.new_table) s.safe_form = {{with_concurrently(c.text, "INDEX"), false, true}};
@@ -541,10 +535,10 @@ class Linter {
         break;
       case ChangeKind::drop_index:
         if (c.concurrently && s.in_transaction) {
-          add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, c.text, false);
+          add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, c.text);
           s.safe_form = {{c.text, false, true}};
         } else if (!c.concurrently) {
-          add(s, "MIGRATION_DROP_INDEX_NOT_CONCURRENT", {}, with_concurrently(c.text, "INDEX"), false);
+          add(s, "MIGRATION_DROP_INDEX_NOT_CONCURRENT", {}, with_concurrently(c.text, "INDEX"));
           s.safe_form = {{with_concurrently(c.text, "INDEX"), false, true}};
         }
         break;
@@ -555,7 +549,7 @@ class Linter {
           add(s, "MIGRATION_REINDEX_NOT_CONCURRENT", {}, safe);
           s.safe_form = {{safe, false, true}};
         } else if (s.in_transaction) {
-          add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, c.text, false);
+          add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, c.text);
           s.safe_form = {{c.text, false, true}};
         }
         break;
@@ -583,7 +577,7 @@ class Linter {
         break;
       case ChangeKind::lock_table:
         if (!s.new_table && w.lock >= share)
-          add(s, "MIGRATION_LOCK_TABLE", {}, "SET lock_timeout = '" + options_.lock_timeout + "';\n" + c.text, false);
+          add(s, "MIGRATION_LOCK_TABLE", {}, "SET lock_timeout = '" + options_.lock_timeout + "';\n" + c.text);
         break;
       case ChangeKind::rename_table:
         if (!s.new_table) {
@@ -591,7 +585,7 @@ class Linter {
               {c.text},
               {"CREATE VIEW " + c.table + " AS SELECT * FROM " + c.new_name},
               {"-- once no running code uses the old name:\nDROP VIEW " + c.table, true}};
-          add(s, "MIGRATION_RENAME_TABLE", {{"table", c.table}}, render(steps), false);
+          add(s, "MIGRATION_RENAME_TABLE", {{"table", c.table}}, render(steps));
           s.safe_form = steps;
         }
         break;
@@ -612,21 +606,21 @@ class Linter {
                true},
               {"DROP FUNCTION " + fn + "()"},
               {alter(c.table, "DROP COLUMN " + c.old_column), true}};
-          add(s, "MIGRATION_RENAME_COLUMN", {{"column", c.old_column}}, render(steps), false);
+          add(s, "MIGRATION_RENAME_COLUMN", {{"column", c.old_column}}, render(steps));
         }
         break;
       case ChangeKind::drop_table:
-        if (!s.new_table) add(s, "MIGRATION_DROP_TABLE", {}, c.text, false);
+        if (!s.new_table) add(s, "MIGRATION_DROP_TABLE", {}, c.text);
         created_.erase(c.table);
         break;
       case ChangeKind::drop_database:
-        add(s, "MIGRATION_DROP_DATABASE", {}, c.text, false);
+        add(s, "MIGRATION_DROP_DATABASE", {}, c.text);
         break;
       case ChangeKind::truncate:
         if (c.cascade && !s.new_table) {
           std::string safe = c.text;
           if (const auto at = after_keyword(safe, "CASCADE"); at != std::string::npos) safe.erase(at - 7, 7);
-          add(s, "MIGRATION_TRUNCATE", {{"cascade", ", and every table that references it (CASCADE),"}}, safe, false);
+          add(s, "MIGRATION_TRUNCATE", {{"cascade", ", and every table that references it (CASCADE),"}}, safe);
         }
         break;
       case ChangeKind::update:
@@ -651,12 +645,11 @@ class Linter {
       case ChangeKind::create_domain:
         if (c.has_where)
           add(s, "MIGRATION_DOMAIN_CONSTRAINT", {},
-              "-- a CHECK per table column instead:\nALTER TABLE <table> ADD CONSTRAINT <name> CHECK (...) NOT VALID",
-              false);
+              "-- a CHECK per table column instead:\nALTER TABLE <table> ADD CONSTRAINT <name> CHECK (...) NOT VALID");
         break;
       case ChangeKind::alter_domain_add_constraint:
         add(s, "MIGRATION_DOMAIN_CONSTRAINT", {},
-            c.text + " NOT VALID;\nALTER DOMAIN " + c.table + " VALIDATE CONSTRAINT <name>", false);
+            c.text + " NOT VALID;\nALTER DOMAIN " + c.table + " VALIDATE CONSTRAINT <name>");
         break;
       case ChangeKind::alter_table:
         if (!s.new_table) alter_table(c, s);
@@ -671,10 +664,10 @@ class Linter {
     const bool covered = std::any_of(s.findings.begin(), s.findings.end(),
                                      [](const Finding& f) { return f.severity >= Severity::medium; });
     if (blocking && !s.new_table && !lock_timeout_set_ && !covered && c.kind != ChangeKind::drop_database)
-      add(s, "MIGRATION_LOCK_TIMEOUT_MISSING", {}, c.text, false);
+      add(s, "MIGRATION_LOCK_TIMEOUT_MISSING", {}, c.text);
     if ((w.rewrites || w.builds_index || (w.scans && w.lock >= share)) && !s.new_table && !statement_timeout_set_ &&
         c.kind != ChangeKind::update && c.kind != ChangeKind::delete_rows)
-      add(s, "MIGRATION_STATEMENT_TIMEOUT_MISSING", {}, "", false);
+      add(s, "MIGRATION_STATEMENT_TIMEOUT_MISSING", {}, "");
     if (blocking && !s.new_table && s.estimated_seconds && !covered && (w.rewrites || w.scans || w.builds_index) &&
         *s.estimated_seconds >= rules_.threshold("MIGRATION_LONG_BLOCKING_STATEMENT", "max_blocking_seconds")) {
       const knowledge::Rule& model = rules_.rule("MIGRATION_LONG_BLOCKING_STATEMENT");
@@ -687,7 +680,7 @@ class Linter {
            {"seconds", seconds_text(*s.estimated_seconds)},
            {"work", work},
            {"rate", fmt("%.0f", rate)}},
-          "", false);
+          "");
     }
     return s;
   }
@@ -755,7 +748,7 @@ class Linter {
               steps.push_back({"-- backfill " + d.name + " in batches, then:"});
               for (auto& step : not_null_steps(t, d.name)) steps.push_back(step);
             }
-            add(s, "MIGRATION_ADD_REQUIRED_COLUMN", {{"column", d.name}}, render(steps), false);
+            add(s, "MIGRATION_ADD_REQUIRED_COLUMN", {{"column", d.name}}, render(steps));
             for (auto& x : steps) safe.push_back(x);
             changed = true;
             break;
@@ -766,7 +759,7 @@ class Linter {
             if (d.not_null && d.has_default) simple += " NOT NULL";
             std::vector<SafeStatement> steps{{alter(t, simple)}};
             if (!d.references.empty()) {
-              const std::string fk = default_name(t, {d.name}, "fkey");
+              const std::string fk = d.references_name.empty() ? default_name(t, {d.name}, "fkey") : d.references_name;
               steps.push_back({alter(t, "ADD CONSTRAINT " + fk + " FOREIGN KEY (" + d.name + ") REFERENCES " +
                                             d.references + " NOT VALID")});
               steps.push_back({alter(t, "VALIDATE CONSTRAINT " + fk), true});
@@ -914,21 +907,21 @@ class Linter {
           break;
         case K::drop_column:
           add(s, "MIGRATION_DROP_COLUMN", {{"column", a.column}},
-              "SET lock_timeout = '" + options_.lock_timeout + "';\n" + alter(t, action), false);
+              "SET lock_timeout = '" + options_.lock_timeout + "';\n" + alter(t, action));
           safe.push_back({alter(t, action)});
           break;
         case K::drop_not_null:
-          add(s, "MIGRATION_DROP_NOT_NULL", {{"column", a.column}}, alter(t, action), false);
+          add(s, "MIGRATION_DROP_NOT_NULL", {{"column", a.column}}, alter(t, action));
           safe.push_back({alter(t, action)});
           break;
         case K::detach_partition:
           if (!a.concurrently) {
             const std::string safe_text = alter(t, action + " CONCURRENTLY");
-            add(s, "MIGRATION_DETACH_PARTITION_NOT_CONCURRENT", {}, safe_text, false);
+            add(s, "MIGRATION_DETACH_PARTITION_NOT_CONCURRENT", {}, safe_text);
             safe.push_back({safe_text, false, true});
             changed = true;
           } else {
-            if (s.in_transaction) add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, alter(t, action), false);
+            if (s.in_transaction) add(s, "MIGRATION_CONCURRENTLY_IN_TRANSACTION", {}, alter(t, action));
             safe.push_back({alter(t, action), false, true});
             changed |= s.in_transaction;
           }
@@ -959,7 +952,7 @@ class Linter {
         const std::string type =
             c.type == "serial" || c.type == "serial4" ? "bigint GENERATED BY DEFAULT AS IDENTITY" : "bigint";
         add(s, "MIGRATION_PREFER_BIGINT", {{"column", c.name}, {"type", c.type_text}, {"table", table}},
-            "-- " + c.name + " " + type, false);
+            "-- " + c.name + " " + type);
       }
       std::string reason;
       if (c.type == "bpchar") reason = "char(n) pads with blanks and is no faster than text";
@@ -968,7 +961,7 @@ class Linter {
       if (!reason.empty())
         add(s, "MIGRATION_PREFER_TEXT_AND_TIMESTAMPTZ",
             {{"column", c.name}, {"type", c.type_text}, {"table", table}, {"reason", reason}},
-            "-- " + c.name + (c.type == "timestamp" ? " timestamptz" : " text"), false);
+            "-- " + c.name + (c.type == "timestamp" ? " timestamptz" : " text"));
     }
   }
 
@@ -988,7 +981,7 @@ class Linter {
                             : later.builds_index ? ", builds an index"
                                                  : ", scans") +
                            ")"}},
-            "", false);
+            "");
         return;
       }
       return;

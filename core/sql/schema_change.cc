@@ -110,7 +110,10 @@ ColumnDefinition read_column(const json& column_def, const detail::ExpressionTex
     if (type == "CONSTR_PRIMARY") column.primary_key = column.not_null = true;
     if (type == "CONSTR_UNIQUE") column.unique = true;
     if (type == "CONSTR_CHECK") column.check = true;
-    if (type == "CONSTR_FOREIGN") column.references = relation_name(member(body, "pktable"));
+    if (type == "CONSTR_FOREIGN") {
+      column.references = relation_name(member(body, "pktable"));
+      column.references_name = body.value("conname", "");
+    }
     if (type == "CONSTR_IDENTITY") column.identity = column.not_null = true;
     if (type == "CONSTR_GENERATED") column.generated_stored = true;
     if (type == "CONSTR_DEFAULT") {

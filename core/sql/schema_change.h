@@ -66,7 +66,8 @@ struct ColumnDefinition {
   std::vector<std::string> default_functions;  // functions the default calls, lower-case
   bool not_null = false;
   bool primary_key = false, unique = false, check = false;
-  std::string references;  // referenced table of an inline REFERENCES
+  std::string references;       // referenced table of an inline REFERENCES
+  std::string references_name;  // its CONSTRAINT name, when written
   bool generated_stored = false, identity = false;
 };
 
