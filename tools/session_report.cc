@@ -13,6 +13,7 @@
 #include "core/sql/fingerprint.h"
 #include "core/sql/query_model.h"
 #include "tools/health_monitoring.h"
+#include "tools/migration_section.h"
 
 namespace dbopt::tools {
 namespace {
@@ -588,6 +589,8 @@ SessionReport ReportBuilder::render() const {
 
   const HealthMonitoring health = health_monitoring(ok_);
   md += health.markdown;
+  const MigrationSection migrations = migration_section(ok_);
+  md += migrations.markdown;
 
   // The calls themselves, one line each (their results are above).
   if (!session.entries.empty()) {
@@ -610,6 +613,7 @@ SessionReport ReportBuilder::render() const {
                        {"failed_calls", failed_}, {"tools_used", used},      {"findings", findings},
                        {"indexes", indexes},      {"benchmarks", bench_out}, {"monitoring_queries", monitoring}};
   if (!health.structured.empty()) report.structured["monitoring"] = health.structured;
+  if (!migrations.structured.empty()) report.structured["migrations"] = migrations.structured;
   return report;
 }
 
@@ -641,7 +645,8 @@ Json session_report_schema() {
         "before": {"type": "number"}, "after": {"type": "number"}, "unit": {"type": "string"}},
         "required": ["query", "evidence", "before", "unit"]}},
       "monitoring_queries": {"type": "array", "items": {"type": "string"}},
-      "monitoring": {"type": "object", "description": "check_health problems and top_queries statements of the session."}
+      "monitoring": {"type": "object", "description": "check_health problems and top_queries statements of the session."},
+      "migrations": {"type": "array", "description": "lint_migration results of the session: unsafe statements and the safe script.", "items": {"type": "object"}}
     },
     "required": ["session", "title", "calls", "failed_calls", "tools_used", "findings", "indexes", "benchmarks", "monitoring_queries"]
   })json");
