@@ -47,7 +47,8 @@ const Json& config_schema() {
           "allowed_origins": {"type": "array", "items": {"type": "string"}},
           "max_body_bytes": {"type": "integer", "minimum": 1024},
           "session_idle_timeout_s": {"type": "integer", "minimum": 1},
-          "max_sessions": {"type": "integer", "minimum": 1}
+          "max_sessions": {"type": "integer", "minimum": 1},
+          "max_connections": {"type": "integer", "minimum": 4, "maximum": 1024}
         },
         "additionalProperties": false
       },
@@ -182,6 +183,7 @@ void apply_config_text(const std::string& text, const std::string& path, Setting
   take(http, "max_body_bytes", s.http.max_body_bytes);
   take(http, "session_idle_timeout_s", s.http.session_idle_timeout_s);
   take(http, "max_sessions", s.http.max_sessions);
+  take(http, "max_connections", s.http.max_connections);
   const Json limits = config.value("limits", Json::object());
   take(limits, "worker_threads", s.limits.worker_threads);
   take(limits, "max_queued_calls", s.limits.max_queued_calls);

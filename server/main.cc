@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
   // request buffers (plans, logs, rejected bodies) would stay in the heap and
   // fragment it; mapped, they go back to the system (bench/README.md, soak).
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  // Two arenas, not glibc's 8 per core: each of httplib's worker threads would
+  // otherwise grow an arena of its own, and the free space scattered over them
+  // is never given back (the soak's creep after warm-up).
+  mallopt(M_ARENA_MAX, 2);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished HTTP client must not kill the server
   CLI::App cli{"dbopt: a PostgreSQL performance optimizer for AI assistants (MCP), HTTP and the terminal."};
   cli.require_subcommand(1);

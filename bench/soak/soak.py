@@ -121,9 +121,9 @@ def main():
                 time.sleep(0.05)
         mix = calls()
         started = rss_kib(proc.pid)
-        # Warm: the whole mix for more connections than httplib's pool has threads
-        # (256; each request here is a new connection), so that every thread's
-        # stack and glibc arena has been used once and reached its working size.
+        # Warm: the whole mix for more connections than the server has threads
+        # (http.max_connections, 64; each request here is a new connection), so
+        # that every thread's stack and allocator caches have been used once.
         for _ in range(args.warm_rounds):
             for label, run, status, _ in mix:
                 run(server)
@@ -144,6 +144,8 @@ def main():
                     failures.append(f"the server exited ({proc.returncode}) after {label}")
                     raise SystemExit
             rounds += 1
+            if rounds % 100 == 0:  # the curve: a plateau is a working set, a line is a leak
+                print(f"  round {rounds}: {rss_kib(proc.pid) / 1024:.1f} MiB", file=sys.stderr)
         time.sleep(2)
         after = rss_kib(proc.pid)
         served = server.tool("explain_query", {"plan": PLAN})[0] == 200

@@ -490,8 +490,9 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
   auto& s = impl_->server;
   Impl* impl = impl_.get();
   // One thread per keep-alive connection: httplib serves a connection on one
-  // thread for its lifetime, so the pool must exceed the expected clients.
-  s.new_task_queue = [] { return new httplib::ThreadPool(256); };
+  // thread for its lifetime; connections beyond the pool wait in its queue.
+  const auto threads = static_cast<std::size_t>(app.settings().http.max_connections);
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_payload_max_length(static_cast<size_t>(app.settings().http.max_body_bytes));
   s.set_keep_alive_max_count(100000);
   // Short, so a stop (SIGTERM) is not held up for long by idle keep-alive clients.
