@@ -13,6 +13,7 @@
 #include "core/sql/fingerprint.h"
 #include "core/sql/query_model.h"
 #include "tools/health_monitoring.h"
+#include "tools/scale_section.h"
 
 namespace dbopt::tools {
 namespace {
@@ -213,8 +214,13 @@ void ReportBuilder::add_finding(const SessionEntry& e, const Json& f, PlanItem i
     } catch (const Error&) {
       continue;  // a template with placeholders, not SQL to paste
     }
+    // An index on a view or table the same block creates is part of that set-up, not one to build alone.
+    const bool creates_relation = std::any_of(statements.begin(), statements.end(), [](const auto& st) {
+      return st.text.rfind("CREATE MATERIALIZED VIEW", 0) == 0 || st.text.rfind("CREATE TABLE", 0) == 0;
+    });
     for (const auto& statement : statements)
-      if (statement.text.rfind("CREATE INDEX", 0) == 0 || statement.text.rfind("CREATE UNIQUE INDEX", 0) == 0)
+      if (!creates_relation &&
+          (statement.text.rfind("CREATE INDEX", 0) == 0 || statement.text.rfind("CREATE UNIQUE INDEX", 0) == 0))
         add_index({.statement = statement.text,
                    .tool = e.tool,
                    .rule_id = str(f, "rule_id"),
@@ -588,6 +594,8 @@ SessionReport ReportBuilder::render() const {
 
   const HealthMonitoring health = health_monitoring(ok_);
   md += health.markdown;
+  const ScaleSection scale = scale_section(ok_);
+  md += scale.markdown;
 
   // The calls themselves, one line each (their results are above).
   if (!session.entries.empty()) {
@@ -610,6 +618,7 @@ SessionReport ReportBuilder::render() const {
                        {"failed_calls", failed_}, {"tools_used", used},      {"findings", findings},
                        {"indexes", indexes},      {"benchmarks", bench_out}, {"monitoring_queries", monitoring}};
   if (!health.structured.empty()) report.structured["monitoring"] = health.structured;
+  if (!scale.structured.empty()) report.structured["scale"] = scale.structured;
   return report;
 }
 
@@ -641,7 +650,8 @@ Json session_report_schema() {
         "before": {"type": "number"}, "after": {"type": "number"}, "unit": {"type": "string"}},
         "required": ["query", "evidence", "before", "unit"]}},
       "monitoring_queries": {"type": "array", "items": {"type": "string"}},
-      "monitoring": {"type": "object", "description": "check_health problems and top_queries statements of the session."}
+      "monitoring": {"type": "object", "description": "check_health problems and top_queries statements of the session."},
+      "scale": {"type": "array", "items": {"type": "object"}, "description": "advise_scale results of the session: table classes, recommendations, what not to do."}
     },
     "required": ["session", "title", "calls", "failed_calls", "tools_used", "findings", "indexes", "benchmarks", "monitoring_queries"]
   })json");

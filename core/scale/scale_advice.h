@@ -7,6 +7,7 @@
 // inserted + updated + deleted):
 //   read_heavy   reads / writes >= SCALE_CACHE_TABLE.min_read_write_ratio
 //   write_heavy  reads / writes <= SCALE_NOT_CACHE_WRITE_HEAVY.max_read_write_ratio
+//                (not for a time series: its advice is BRIN and partitioning)
 //   time_series  append-only and a date/time column with correlation near 1
 //   tenant_keyed carries the detected tenant key (a tenant_id-like column
 //                that most of its tables reference by foreign key)
