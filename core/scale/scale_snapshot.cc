@@ -74,7 +74,7 @@ constexpr const char* kKeysSql = R"sql(
 SELECT k.conrelid, k.contype, k.conname,
        (SELECT string_agg(a.attname, chr(31) ORDER BY x.n) FROM unnest(k.conkey) WITH ORDINALITY x(attnum, n)
         JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.attnum),
-       coalesce(format('%I.%I', rn.nspname, rc.relname), ''),
+       CASE WHEN rc.oid IS NULL THEN '' ELSE format('%I.%I', rn.nspname, rc.relname) END,
        coalesce((SELECT string_agg(a.attname, chr(31) ORDER BY x.n) FROM unnest(k.confkey) WITH ORDINALITY x(attnum, n)
                  JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = x.attnum), '')
 FROM pg_catalog.pg_constraint k
