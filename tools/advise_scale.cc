@@ -38,6 +38,7 @@ Json table_json(const scale::TableProfile& t) {
   Json j = {{"table", t.table},
             {"labels", t.labels},
             {"reads", t.reads},
+            {"fk_check_reads", t.fk_check_reads},
             {"writes", t.writes},
             {"read_write_ratio", t.read_write_ratio ? Json(*t.read_write_ratio) : Json(nullptr)},
             {"total_bytes", t.total_bytes},
@@ -77,8 +78,8 @@ std::string render_markdown(const Json& out) {
   for (const auto& f : out["focus"]) focus += (focus.empty() ? "" : ", ") + f.get<std::string>();
   o << "Looked at: " << focus << ". Evidence: " << (out["offline"].get<bool>() ? "the snapshot given" : "measured")
     << " (pg_stat_user_tables counters" << (out["statements_available"].get<bool>() ? ", pg_stat_statements" : "")
-    << ", pg_stats correlation, sizes, foreign keys); reads = seq_scan + idx_scan, writes = rows inserted + "
-       "updated + deleted.";
+    << ", pg_stats correlation, sizes, foreign keys); reads = seq_scan + idx_scan less the foreign-key checks "
+       "(estimated: rows inserted into referencing tables), writes = rows inserted + updated + deleted.";
   if (!out["tenant_key"].get<std::string>().empty())
     o << " Tenant key: `" << out["tenant_key"].get<std::string>() << "`.";
   o << "\n\n## Tables\n\n| table | size | rows | reads | writes | reads/write | class |\n|---|---|---|---|---|---|---|\n";
@@ -226,7 +227,7 @@ Tool make_advise_scale_tool() {
       "tenant_key": {"type": "string"},
       "tables": {"type": "array", "items": {"type": "object", "properties": {
         "table": {"type": "string"}, "labels": {"type": "array", "items": {"type": "string", "enum": ["read_heavy", "write_heavy", "time_series", "tenant_keyed"]}},
-        "reads": {"type": "number"}, "writes": {"type": "number"}, "read_write_ratio": {"type": ["number", "null"]},
+        "reads": {"type": "number"}, "fk_check_reads": {"type": "number"}, "writes": {"type": "number"}, "read_write_ratio": {"type": ["number", "null"]},
         "total_bytes": {"type": "number"}, "live_rows": {"type": "number"}, "time_column": {"type": "string"},
         "correlation": {"type": "number"}},
         "required": ["table", "labels", "reads", "writes", "total_bytes"]}},

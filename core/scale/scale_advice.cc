@@ -240,9 +240,19 @@ class Advisor {
     const double max_change = t("SCALE_TIMESERIES_BRIN", "max_change_share");
     const double min_corr = t("SCALE_TIMESERIES_BRIN", "min_correlation");
     const double min_rows = t("SCALE_TIMESERIES_BRIN", "min_rows");
+    // Foreign-key checks: each row inserted into a referencing table is one index scan here.
+    for (const auto& p : profiles_)
+      for (const auto& fk : p.table->foreign_keys) {
+        const ScaleTable* referenced = s_.find(fk.referenced);
+        if (!referenced || referenced == p.table) continue;
+        for (auto& q : profiles_)
+          if (q.table == referenced) q.profile.fk_check_reads += p.ins;
+      }
     for (auto& p : profiles_) {
       TableProfile& tp = p.profile;
-      tp.reads = p.seq + p.idx;
+      // (a check on a small table is a sequential scan: the planner's choice)
+      tp.fk_check_reads = std::min(tp.fk_check_reads, p.seq + p.idx);
+      tp.reads = p.seq + p.idx - tp.fk_check_reads;
       tp.writes = p.ins + p.upd + p.del;
       if (tp.writes > 0) tp.read_write_ratio = tp.reads / tp.writes;
       if (tp.reads >= min_reads && (!tp.read_write_ratio || *tp.read_write_ratio >= read_heavy))
@@ -343,7 +353,7 @@ class Advisor {
                          {"model_lower", snake(p.table->name)},
                          {"cache_prefix", snake(p.table->name)}};
         Finding f = make("SCALE_CACHE_TABLE", v, tp.table);
-        f.numbers = {{"reads", tp.reads},   {"seq_scan", p.seq},         {"idx_scan", p.idx},
+        f.numbers = {{"reads", tp.reads},   {"seq_scan", p.seq},         {"idx_scan", p.idx}, {"fk_check_reads_estimated", tp.fk_check_reads},
                      {"writes", tp.writes}, {"cache_timeout_s", timeout}, {"total_bytes", tp.total_bytes}};
         if (tp.read_write_ratio) f.numbers["read_write_ratio"] = *tp.read_write_ratio;
         f.facts["model_guessed"] = model;

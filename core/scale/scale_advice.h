@@ -3,8 +3,9 @@
 // Every finding comes from a rule of knowledge/rules/scale.yaml (category
 // scale): its thresholds decide whether it fires, its templates say what was
 // seen (with the numbers) and what to paste. The analysis classifies each
-// table from its counters (reads = seq_scan + idx_scan, writes = rows
-// inserted + updated + deleted):
+// table from its counters (reads = seq_scan + idx_scan less the index scans
+// of foreign-key checks, estimated as the rows inserted into the tables that
+// reference it; writes = rows inserted + updated + deleted):
 //   read_heavy   reads / writes >= SCALE_CACHE_TABLE.min_read_write_ratio
 //   write_heavy  reads / writes <= SCALE_NOT_CACHE_WRITE_HEAVY.max_read_write_ratio
 //                (not for a time series: its advice is BRIN and partitioning)
@@ -40,7 +41,12 @@ const std::vector<ScaleFocus>& all_scale_focuses();
 struct TableProfile {
   std::string table;
   std::vector<std::string> labels;  // read_heavy, write_heavy, time_series, tenant_keyed
+  // reads: scans, less fk_check_reads; writes: rows inserted + updated + deleted.
   double reads = 0, writes = 0;
+  // Estimated index scans made by foreign-key checks: rows inserted into the
+  // tables that reference this one (each is checked against it). No cache
+  // serves those, so they do not make a table read-heavy.
+  double fk_check_reads = 0;
   std::optional<double> read_write_ratio;  // absent when nothing was written
   double total_bytes = 0, live_rows = 0;
   std::string time_column;  // for time_series

@@ -45,6 +45,22 @@ TEST(CacheTable, DoesNotFireBelowMinReads) {
   EXPECT_THAT(profile(a, "public.settings")->labels, Not(::testing::Contains("read_heavy")));
 }
 
+TEST(CacheTable, ForeignKeyChecksDoNotMakeATableReadHeavy) {
+  // 40,000 index scans on accounts, all from checking the 40,000 rows inserted into events.
+  Json accounts = table("accounts", 0, 40000, 0, 10, 0, 40, 65536);
+  Json events = table("events", 0, 0, 40000, 0, 0, 40000, 8 * kMB);
+  add_fk(events, "account_id", "public.accounts");
+  const auto a = advise(snapshot({accounts, events}));
+  EXPECT_EQ(finding(a, "SCALE_CACHE_TABLE", "public.accounts"), nullptr) << ids_of(a);
+  EXPECT_EQ(profile(a, "public.accounts")->fk_check_reads, 40000);
+  EXPECT_EQ(profile(a, "public.accounts")->reads, 0);
+  // Application reads on top of the checks still count.
+  accounts["idx_scan"] = 80000;
+  const auto b = advise(snapshot({accounts, events}));
+  ASSERT_NE(finding(b, "SCALE_CACHE_TABLE", "public.accounts"), nullptr) << ids_of(b);
+  EXPECT_EQ(finding(b, "SCALE_CACHE_TABLE", "public.accounts")->numbers.at("reads"), 40000);
+}
+
 // ---- SCALE_NOT_CACHE_WRITE_HEAVY
 
 TEST(NotCacheWriteHeavy, FiresOnAChurningTableWithItsCounts) {
