@@ -82,7 +82,8 @@ std::string render_markdown(const Json& out) {
        "(estimated: rows inserted into referencing tables), writes = rows inserted + updated + deleted.";
   if (!out["tenant_key"].get<std::string>().empty())
     o << " Tenant key: `" << out["tenant_key"].get<std::string>() << "`.";
-  o << "\n\n## Tables\n\n| table | size | rows | reads | writes | reads/write | class |\n|---|---|---|---|---|---|---|\n";
+  o << "\n\n## Tables\n\n| table | size | rows | reads | writes | reads/write | class "
+       "|\n|---|---|---|---|---|---|---|\n";
   int shown = 0, hidden = 0;
   for (const auto& t : out["tables"]) {
     if (shown >= 40) {
@@ -98,7 +99,8 @@ std::string render_markdown(const Json& out) {
                                            : std::string()) +
                 ")";
     char ratio[32] = "no writes";
-    if (!t["read_write_ratio"].is_null()) std::snprintf(ratio, sizeof ratio, "%.1f", t["read_write_ratio"].get<double>());
+    if (!t["read_write_ratio"].is_null())
+      std::snprintf(ratio, sizeof ratio, "%.1f", t["read_write_ratio"].get<double>());
     o << "| " << t["table"].get<std::string>() << " | " << size(t["total_bytes"].get<double>()) << " | "
       << number(t["live_rows"].get<double>()) << " | " << number(t["reads"].get<double>()) << " | "
       << number(t["writes"].get<double>()) << " | " << ratio << " | " << (labels.empty() ? "-" : labels) << " |\n";
@@ -135,7 +137,8 @@ ToolResult run_advise_scale(const Json& args, ToolContext& ctx) {
     throw Error(ErrorCode::unavailable, "The rule knowledge base is not loaded, so there is nothing to advise from.",
                 "Restart dbopt and check knowledge_dir in the config.");
   std::set<ScaleFocus> focus;
-  for (const auto& f : args.value("focus", Json::array())) focus.insert(*scale::parse_scale_focus(f.get<std::string>()));
+  for (const auto& f : args.value("focus", Json::array()))
+    focus.insert(*scale::parse_scale_focus(f.get<std::string>()));
   if (args.contains("database") && args.contains("snapshot"))
     throw Error(ErrorCode::invalid_argument, "`database` and `snapshot` were both given.",
                 "Pass `database` to read a configured database, or `snapshot` to advise on saved numbers, not both.");
@@ -152,8 +155,7 @@ ToolResult run_advise_scale(const Json& args, ToolContext& ctx) {
     ctx.progress(0, 2, "read table and statement statistics");
     snapshot = scale::read_scale_snapshot(*ctx.databases, args.value("database", ""), {.cancel = &ctx.cancel});
   }
-  const double read_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  const double read_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   ctx.cancel.check();
   ctx.progress(1, 2, "apply the scale rules");
   const scale::ScaleAdvice advice = scale::advise_scale(snapshot, *ctx.rules, focus);

@@ -12,7 +12,7 @@
 namespace dbopt::tools {
 
 struct ScaleSection {
-  std::string markdown;                                  // empty when the session never ran advise_scale
+  std::string markdown;                                 // empty when the session never ran advise_scale
   nlohmann::json structured = nlohmann::json::array();  // one object per advise_scale call
 };
 

@@ -112,9 +112,7 @@ std::string snake(const std::string& text) {
   return out;
 }
 
-bool is_time_type(const std::string& type) {
-  return type.starts_with("timestamp") || type == "date";
-}
+bool is_time_type(const std::string& type) { return type.starts_with("timestamp") || type == "date"; }
 
 bool is_select(const std::string& query) {
   static const std::regex select(R"(^\s*(select|with)\b)", std::regex::icase);
@@ -129,16 +127,18 @@ bool is_aggregate(const std::string& query) {
 
 // The names after FROM and JOIN (and after commas in a FROM list), bare and lower-case.
 std::vector<std::string> referenced_names(const std::string& query) {
-  static const std::regex from(R"(\b(from|join)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?))",
-                               std::regex::icase);
+  static const std::regex from(
+      R"(\b(from|join)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?))", std::regex::icase);
   std::vector<std::string> out;
   for (auto it = std::sregex_iterator(query.begin(), query.end(), from); it != std::sregex_iterator(); ++it) {
     std::string name = (*it)[2];
     const auto dot = name.rfind('.');
     if (dot != std::string::npos) name = name.substr(dot + 1);
     while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front()))) name.erase(name.begin());
-    if (name.size() >= 2 && name.front() == '"') name = name.substr(1, name.size() - 2);
-    else name = lower(name);
+    if (name.size() >= 2 && name.front() == '"')
+      name = name.substr(1, name.size() - 2);
+    else
+      name = lower(name);
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   }
   return out;
@@ -180,8 +180,8 @@ class Advisor {
     if (wants(ScaleFocus::sharding)) sharding();
     if (!s_.statements_available && !s_.statements_note.empty()) out_.notes.push_back(s_.statements_note);
     if (s_.stats_age_s > 0 && s_.stats_age_s < 86400)
-      out_.notes.push_back("The counters cover only " + fixed(s_.stats_age_s / 3600, 1) +
-                           " h (statistics since " + (s_.stats_since.empty() ? "recently" : s_.stats_since) +
+      out_.notes.push_back("The counters cover only " + fixed(s_.stats_age_s / 3600, 1) + " h (statistics since " +
+                           (s_.stats_since.empty() ? "recently" : s_.stats_since) +
                            "): a day or a week of normal traffic classifies tables more reliably.");
     for (const auto& n : s_.notes) out_.notes.push_back(n);
     knowledge::sort_by_impact(out_.findings);
@@ -220,8 +220,8 @@ class Advisor {
       profiles_.push_back(p);
     }
     for (const auto& t : s_.tables) {
-      const std::string owner = !t.partition_of.empty() && s_.find(t.partition_of) ? s_.find(t.partition_of)->table
-                                                                                   : t.table;
+      const std::string owner =
+          !t.partition_of.empty() && s_.find(t.partition_of) ? s_.find(t.partition_of)->table : t.table;
       Profiled& p = profiles_[index[owner]];
       p.seq += t.seq_scan;
       p.idx += t.idx_scan;
@@ -281,8 +281,9 @@ class Advisor {
           *tp.read_write_ratio <= write_heavy)
         tp.labels.push_back("write_heavy");
     }
-    std::stable_sort(profiles_.begin(), profiles_.end(),
-                     [](const Profiled& a, const Profiled& b) { return a.profile.total_bytes > b.profile.total_bytes; });
+    std::stable_sort(profiles_.begin(), profiles_.end(), [](const Profiled& a, const Profiled& b) {
+      return a.profile.total_bytes > b.profile.total_bytes;
+    });
   }
 
   void detect_tenant_key() {
@@ -353,8 +354,13 @@ class Advisor {
                          {"model_lower", snake(p.table->name)},
                          {"cache_prefix", snake(p.table->name)}};
         Finding f = make("SCALE_CACHE_TABLE", v, tp.table);
-        f.numbers = {{"reads", tp.reads},   {"seq_scan", p.seq},         {"idx_scan", p.idx}, {"fk_check_reads_estimated", tp.fk_check_reads},
-                     {"writes", tp.writes}, {"cache_timeout_s", timeout}, {"total_bytes", tp.total_bytes}};
+        f.numbers = {{"reads", tp.reads},
+                     {"seq_scan", p.seq},
+                     {"idx_scan", p.idx},
+                     {"fk_check_reads_estimated", tp.fk_check_reads},
+                     {"writes", tp.writes},
+                     {"cache_timeout_s", timeout},
+                     {"total_bytes", tp.total_bytes}};
         if (tp.read_write_ratio) f.numbers["read_write_ratio"] = *tp.read_write_ratio;
         f.facts["model_guessed"] = model;
         out_.findings.push_back(std::move(f));
@@ -506,7 +512,8 @@ class Advisor {
                        {"concurrently", concurrently}};
       Finding f = make("SCALE_MATERIALIZED_VIEW", v, main ? main->profile.table : std::string());
       f.where.text = flat;
-      f.numbers = {{"calls", q.calls}, {"mean_ms", q.mean_ms}, {"total_ms", q.total_ms}, {"refresh_interval_s", interval}};
+      f.numbers = {
+          {"calls", q.calls}, {"mean_ms", q.mean_ms}, {"total_ms", q.total_ms}, {"refresh_interval_s", interval}};
       if (s_.statements_total_ms > 0) f.saving_share = std::min(1.0, q.total_ms / s_.statements_total_ms);
       f.facts["queryid"] = q.queryid;
       out_.findings.push_back(std::move(f));
@@ -558,9 +565,12 @@ class Advisor {
                                             "BRIN index used. "}};
         Finding f = make("SCALE_TIMESERIES_BRIN", v, tp.table);
         f.where.column = col;
-        f.numbers = {{"n_tup_ins", p.ins},           {"n_tup_upd", p.upd},
-                     {"n_tup_del", p.del},           {"live_rows", tp.live_rows},
-                     {"total_bytes", tp.total_bytes}, {"pages_per_range", ppr}};
+        f.numbers = {{"n_tup_ins", p.ins},
+                     {"n_tup_upd", p.upd},
+                     {"n_tup_del", p.del},
+                     {"live_rows", tp.live_rows},
+                     {"total_bytes", tp.total_bytes},
+                     {"pages_per_range", ppr}};
         if (tp.correlation) f.numbers["correlation"] = *tp.correlation;
         out_.findings.push_back(std::move(f));
       }
@@ -578,14 +588,14 @@ class Advisor {
         reason = "only " + percent(*share) + " of its query time filters on " + col +
                  " (partition pruning needs that filter; the other queries would read every partition)";
       if (!reason.empty()) {
-        TemplateValues v{{"table", tp.table},
-                         {"column", quote_ident(col)},
-                         {"reason", reason},
-                         {"brin_hint", has_brin || !p.table->partitioned
-                                           ? std::string(" (a BRIN index on ") + quote_ident(col) +
-                                                 " serves its time ranges)"
-                                           : std::string()},
-                         {"min_size", gb_text(min_gb)}};
+        TemplateValues v{
+            {"table", tp.table},
+            {"column", quote_ident(col)},
+            {"reason", reason},
+            {"brin_hint", has_brin || !p.table->partitioned
+                              ? std::string(" (a BRIN index on ") + quote_ident(col) + " serves its time ranges)"
+                              : std::string()},
+            {"min_size", gb_text(min_gb)}};
         Finding f = make("SCALE_PARTITION_NOT_HELPFUL", v, tp.table);
         f.where.column = col;
         f.numbers = {{"total_bytes", tp.total_bytes}, {"min_table_bytes", min_gb * kGiB}};
@@ -700,8 +710,8 @@ class Advisor {
           pk_note += "- " + p.profile.table + ": primary key (" + cols + ") becomes (" + key + ", " + cols + ")\n";
         }
       } else if (p.profile.total_bytes <= max_ref) {
-        reference += "SELECT create_reference_table('" + p.profile.table + "');  -- " +
-                     bytes(p.profile.total_bytes) + ", no " + key + "\n";
+        reference += "SELECT create_reference_table('" + p.profile.table + "');  -- " + bytes(p.profile.total_bytes) +
+                     ", no " + key + "\n";
       } else {
         local += "-- " + p.profile.table + " (" + bytes(p.profile.total_bytes) + ") has no " + key +
                  ": add it and distribute, or keep it on the coordinator\n";
@@ -717,10 +727,10 @@ class Advisor {
       std::string sql = distributed + reference + local;
       while (!sql.empty() && sql.back() == '\n') sql.pop_back();
       v["citus_sql"] = sql;
-      v["primary_key_note"] =
-          pk_note.empty() ? std::string()
-                          : "Distributed tables' primary keys and unique constraints must include " + key +
-                                ":\n\n" + pk_note + "\n";
+      v["primary_key_note"] = pk_note.empty()
+                                  ? std::string()
+                                  : "Distributed tables' primary keys and unique constraints must include " + key +
+                                        ":\n\n" + pk_note + "\n";
     }
     Finding f = make(shard ? "SCALE_SHARD_CITUS" : "SCALE_SHARD_NOT_NEEDED", v, tenant_table_);
     f.where.column = key;
@@ -744,11 +754,16 @@ class Advisor {
 
 const char* to_string(ScaleFocus focus) {
   switch (focus) {
-    case ScaleFocus::cache: return "cache";
-    case ScaleFocus::materialized_views: return "materialized_views";
-    case ScaleFocus::time_series: return "time_series";
-    case ScaleFocus::replicas: return "replicas";
-    case ScaleFocus::sharding: return "sharding";
+    case ScaleFocus::cache:
+      return "cache";
+    case ScaleFocus::materialized_views:
+      return "materialized_views";
+    case ScaleFocus::time_series:
+      return "time_series";
+    case ScaleFocus::replicas:
+      return "replicas";
+    case ScaleFocus::sharding:
+      return "sharding";
   }
   return "cache";
 }

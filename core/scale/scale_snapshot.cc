@@ -150,8 +150,7 @@ std::vector<std::string> strings(const Json& j, const char* key, const std::stri
   std::vector<std::string> out;
   if (!j.contains(key) || j[key].is_null()) return out;
   if (!j[key].is_array())
-    throw Error(ErrorCode::invalid_argument, "`snapshot`: " + where + "." + key + " must be an array of strings.",
-                "");
+    throw Error(ErrorCode::invalid_argument, "`snapshot`: " + where + "." + key + " must be an array of strings.", "");
   for (const auto& v : j[key]) {
     if (!v.is_string())
       throw Error(ErrorCode::invalid_argument, "`snapshot`: " + where + "." + key + " must be an array of strings.",
@@ -253,8 +252,8 @@ ScaleSnapshot read_scale_snapshot(pg::DatabasePool& databases, const std::string
   const bool has_statements =
       std::find(snap.extensions.begin(), snap.extensions.end(), "pg_stat_statements") != snap.extensions.end();
   if (!has_statements) {
-    snap.statements_note = "pg_stat_statements is not installed in database " + snap.database_name + ". " +
-                           kEnableStatements;
+    snap.statements_note =
+        "pg_stat_statements is not installed in database " + snap.database_name + ". " + kEnableStatements;
   } else {
     try {
       for (const auto& r : rows(kStatementsSql, {std::to_string(options.max_statements)})) {
@@ -271,8 +270,8 @@ ScaleSnapshot read_scale_snapshot(pg::DatabasePool& databases, const std::string
       if (e.code() == ErrorCode::cancelled || e.code() == ErrorCode::deadline_exceeded ||
           e.code() == ErrorCode::unavailable)
         throw;
-      snap.statements_note = std::string("pg_stat_statements could not be read (") + e.what() + "). " +
-                             kEnableStatements;
+      snap.statements_note =
+          std::string("pg_stat_statements could not be read (") + e.what() + "). " + kEnableStatements;
     }
   }
   return snap;

@@ -80,10 +80,10 @@ struct ScaleSnapshot {
   bool statements_available = false;
   std::string statements_note;  // why not, and how to enable it
   std::vector<ScaleStatement> statements;
-  double statements_total_ms = 0;             // all statements of this database, not only those listed
-  std::vector<std::string> extensions;        // installed: citus, pg_partman, pg_cron ...
-  std::vector<std::string> notes;             // what could not be read, and why
-  bool offline = false;                       // built from JSON
+  double statements_total_ms = 0;                        // all statements of this database, not only those listed
+  std::vector<std::string> extensions;                   // installed: citus, pg_partman, pg_cron ...
+  std::vector<std::string> notes;                        // what could not be read, and why
+  bool offline = false;                                  // built from JSON
   const ScaleTable* find(std::string_view table) const;  // by qualified or bare name
 };
 

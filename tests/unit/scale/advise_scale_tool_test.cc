@@ -56,8 +56,8 @@ TEST(AdviseScaleTool, AdvisesOnASnapshotWithTablesFindingsAndPasteReadyFixes) {
   const auto again = h.call("advise_scale", {{"snapshot", s["snapshot"].dump()}, {"focus", {"cache"}}});
   ASSERT_FALSE(again.is_error) << again.markdown;
   for (const auto& f : again.structured["findings"])
-    EXPECT_THAT(f["rule_id"].get<std::string>(), ::testing::AnyOf(::testing::StartsWith("SCALE_CACHE"),
-                                                                  ::testing::StartsWith("SCALE_NOT_CACHE")));
+    EXPECT_THAT(f["rule_id"].get<std::string>(),
+                ::testing::AnyOf(::testing::StartsWith("SCALE_CACHE"), ::testing::StartsWith("SCALE_NOT_CACHE")));
   EXPECT_EQ(again.structured["focus"], Json::array({"cache"}));
 }
 
@@ -91,6 +91,16 @@ TEST(AdviseScaleTool, RecordsIntoTheSessionAndFeedsTheReportsScaleSection) {
   ASSERT_EQ(report.structured["scale"].size(), 1u);
   EXPECT_EQ(report.structured["scale"][0]["classes"]["read_heavy"], Json::array({"public.products"}));
   EXPECT_FALSE(report.structured["scale"][0]["recommendations"].empty());
+}
+
+TEST(AdviseScaleTool, ItsOutputFilesAPerfTaskWithAScaleVerification) {
+  OfflineHarness h;
+  const auto r = h.call("advise_scale", {{"snapshot", shop_snapshot()}, {"focus", {"cache"}}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  const auto task = h.call("create_perf_task", {{"findings", r.structured}, {"dry_run", true}});
+  ASSERT_FALSE(task.is_error) << task.markdown;
+  EXPECT_THAT(task.markdown, HasSubstr("run advise_scale again"));
+  EXPECT_THAT(task.markdown, HasSubstr("SCALE_CACHE_TABLE"));
 }
 
 }  // namespace

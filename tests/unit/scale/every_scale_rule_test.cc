@@ -84,7 +84,8 @@ TEST(CacheQuery, FiresOnAFrequentExpensiveReadOfStableTables) {
   Json categories = table("categories", 10, 20000, 5, 0, 0, 40, 65536);
   const auto a = advise(snapshot(
       {products(), cart_items(), categories},
-      {statement("42", "SELECT p.id, p.name FROM products p JOIN categories c ON c.id = p.category_id WHERE c.slug = $1",
+      {statement("42",
+                 "SELECT p.id, p.name FROM products p JOIN categories c ON c.id = p.category_id WHERE c.slug = $1",
                  5000, 6.5),
        statement("43", "SELECT * FROM cart_items WHERE cart_id = $1", 9000, 3)}));
   const auto* f = finding(a, "SCALE_CACHE_QUERY");

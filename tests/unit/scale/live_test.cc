@@ -142,8 +142,9 @@ void plant(const ThrowawayDatabase& db) {
   // pg_stat_reset_single_table_counters on the table leaves.
   tx.exec("SELECT pg_stat_reset()");
   // Append-only time series, rows in time order (not reset: the inserts are its evidence).
-  tx.exec("CREATE TABLE readings (id bigserial PRIMARY KEY, ts timestamptz NOT NULL, sensor int NOT NULL, value "
-          "double precision)");
+  tx.exec(
+      "CREATE TABLE readings (id bigserial PRIMARY KEY, ts timestamptz NOT NULL, sensor int NOT NULL, value "
+      "double precision)");
   tx.exec(
       "INSERT INTO readings (ts, sensor, value) SELECT timestamptz '2026-01-01' + g * interval '1 minute', g % 50, "
       "g * 0.1 FROM generate_series(1, 30000) g");
@@ -156,8 +157,9 @@ void plant(const ThrowawayDatabase& db) {
   tx.exec("INSERT INTO cart (id, qty) SELECT g, 1 FROM generate_series(1001, 1200) g");
   tx.exec("DELETE FROM cart WHERE id > 1100");
   for (int i = 0; i < 5; ++i)
-    tx.exec("SELECT count(*), avg(value) FROM readings WHERE ts >= timestamptz '2026-01-10' AND ts < timestamptz "
-            "'2026-01-11'");
+    tx.exec(
+        "SELECT count(*), avg(value) FROM readings WHERE ts >= timestamptz '2026-01-10' AND ts < timestamptz "
+        "'2026-01-11'");
   tx.exec("SELECT pg_stat_force_next_flush()");
   tx.exec("SELECT 1");
   // Poll until the collector shows the traffic (it flushes asynchronously).
@@ -233,7 +235,8 @@ TEST(AdviseScaleLive, ClassifiesAndAdvisesEachPlantedTableAndWritesNothing) {
   EXPECT_GT((*readings)["correlation"].get<double>(), 0.99);
   const Json* brin = finding(s, "SCALE_TIMESERIES_BRIN", "public.readings");
   ASSERT_NE(brin, nullptr) << ids(s);
-  EXPECT_THAT(brin->at("fix").get<std::string>(), HasSubstr("USING brin (ts) WITH (pages_per_range = 32, autosummarize = on)"));
+  EXPECT_THAT(brin->at("fix").get<std::string>(),
+              HasSubstr("USING brin (ts) WITH (pages_per_range = 32, autosummarize = on)"));
   EXPECT_NE(finding(s, "SCALE_PARTITION_NOT_HELPFUL", "public.readings"), nullptr) << ids(s);
   EXPECT_EQ(finding(s, "SCALE_TIMESERIES_PARTITION"), nullptr) << ids(s);
   EXPECT_THAT(table_of(s, "public.catalog")->at("labels"), Not(Contains("time_series")));
@@ -265,7 +268,8 @@ TEST(AdviseScaleLive, WithoutPgStatStatementsItSaysHowToEnableItAndStillClassifi
     pqxx::connection c(db.url());
     pqxx::nontransaction tx(c);
     tx.exec("CREATE TABLE log (id bigserial PRIMARY KEY, at timestamptz NOT NULL)");
-    tx.exec("INSERT INTO log (at) SELECT timestamptz '2026-01-01' + g * interval '1 s' FROM generate_series(1, 20000) g");
+    tx.exec(
+        "INSERT INTO log (at) SELECT timestamptz '2026-01-01' + g * interval '1 s' FROM generate_series(1, 20000) g");
     tx.exec("ANALYZE log");
   }
   for (int i = 0; i < 100 && db.scalar("SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'log'") != "20000";

@@ -24,9 +24,17 @@ constexpr double kGB = 1024.0 * kMB;
 
 inline Json table(const std::string& name, double seq, double idx, double ins, double upd, double del, double live,
                   double bytes) {
-  return {{"table", "public." + name}, {"seq_scan", seq},   {"idx_scan", idx},       {"n_tup_ins", ins},
-          {"n_tup_upd", upd},          {"n_tup_del", del},  {"n_tup_hot_upd", upd / 2}, {"n_live_tup", live},
-          {"total_bytes", bytes},      {"primary_key", {"id"}}, {"columns", Json::array({{{"name", "id"}, {"type", "bigint"}}})}};
+  return {{"table", "public." + name},
+          {"seq_scan", seq},
+          {"idx_scan", idx},
+          {"n_tup_ins", ins},
+          {"n_tup_upd", upd},
+          {"n_tup_del", del},
+          {"n_tup_hot_upd", upd / 2},
+          {"n_live_tup", live},
+          {"total_bytes", bytes},
+          {"primary_key", {"id"}},
+          {"columns", Json::array({{{"name", "id"}, {"type", "bigint"}}})}};
 }
 
 inline void add_column(Json& t, const std::string& name, const std::string& type,
@@ -41,7 +49,8 @@ inline void add_fk(Json& t, const std::string& column, const std::string& refere
 }
 
 inline Json statement(const std::string& queryid, const std::string& query, double calls, double mean_ms) {
-  return {{"queryid", queryid}, {"query", query}, {"calls", calls}, {"mean_ms", mean_ms}, {"total_ms", calls * mean_ms}};
+  return {
+      {"queryid", queryid}, {"query", query}, {"calls", calls}, {"mean_ms", mean_ms}, {"total_ms", calls * mean_ms}};
 }
 
 inline Json snapshot(Json tables, Json statements = nullptr) {
