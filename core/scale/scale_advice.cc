@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "core/common/error.h"
 
@@ -125,21 +126,73 @@ bool is_aggregate(const std::string& query) {
   return std::regex_search(query, agg);
 }
 
-// The names after FROM and JOIN (and after commas in a FROM list), bare and lower-case.
+// The tables a statement names: after FROM (with comma-separated lists) and
+// JOIN, bare (schema dropped), lower-case unless quoted. Functions and
+// subqueries in FROM come out as names no table has, or not at all.
 std::vector<std::string> referenced_names(const std::string& query) {
-  static const std::regex from(
-      R"(\b(from|join)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?))", std::regex::icase);
+  std::vector<std::string> tokens;  // identifiers (quoted ones keep their quotes) and , . ( )
+  for (std::size_t i = 0; i < query.size();) {
+    const char c = query[i];
+    if (c == '"') {
+      const auto close = query.find('"', i + 1);
+      const std::size_t stop = close == std::string::npos ? query.size() : close + 1;
+      tokens.push_back(query.substr(i, stop - i));
+      i = stop;
+    } else if (c == '\'') {
+      const auto close = query.find('\'', i + 1);
+      i = close == std::string::npos ? query.size() : close + 1;
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      std::size_t j = i;
+      while (j < query.size() &&
+             (std::isalnum(static_cast<unsigned char>(query[j])) || query[j] == '_' || query[j] == '$'))
+        ++j;
+      tokens.push_back(query.substr(i, j - i));
+      i = j;
+    } else {
+      if (c == ',' || c == '.' || c == '(' || c == ')') tokens.emplace_back(1, c);
+      ++i;
+    }
+  }
+  static const std::set<std::string> keywords{
+      "where", "join",  "inner",  "left",   "right",  "full",  "cross",     "on",        "using",
+      "group", "order", "limit",  "offset", "having", "union", "window",    "natural",   "lateral",
+      "for",   "set",   "values", "select", "except", "fetch", "intersect", "returning", "tablesample"};
+  const auto is_name = [&](std::size_t k) {
+    return k < tokens.size() &&
+           (tokens[k][0] == '"' || std::isalpha(static_cast<unsigned char>(tokens[k][0])) || tokens[k][0] == '_');
+  };
   std::vector<std::string> out;
-  for (auto it = std::sregex_iterator(query.begin(), query.end(), from); it != std::sregex_iterator(); ++it) {
-    std::string name = (*it)[2];
-    const auto dot = name.rfind('.');
-    if (dot != std::string::npos) name = name.substr(dot + 1);
-    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front()))) name.erase(name.begin());
+  const auto add = [&](std::string name) {
     if (name.size() >= 2 && name.front() == '"')
       name = name.substr(1, name.size() - 2);
     else
       name = lower(name);
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const std::string word = lower(tokens[i]);
+    if (word != "from" && word != "join") continue;
+    std::size_t j = i + 1;
+    while (true) {
+      if (j < tokens.size() && lower(tokens[j]) == "only") ++j;
+      if (!is_name(j) || keywords.contains(lower(tokens[j]))) break;
+      std::string name = tokens[j];
+      while (j + 2 < tokens.size() && tokens[j + 1] == "." && is_name(j + 2)) {
+        name = tokens[j + 2];
+        j += 2;
+      }
+      add(name);
+      ++j;
+      if (j < tokens.size() && lower(tokens[j]) == "as")
+        j += 2;  // AS alias
+      else if (is_name(j) && !keywords.contains(lower(tokens[j])))
+        ++j;  // alias
+      if (word == "from" && j < tokens.size() && tokens[j] == ",") {
+        ++j;
+        continue;
+      }
+      break;
+    }
   }
   return out;
 }
@@ -229,7 +282,8 @@ class Advisor {
       p.upd += t.n_tup_upd;
       p.del += t.n_tup_del;
       p.hot += t.n_tup_hot_upd;
-      p.profile.live_rows += t.n_live_tup;
+      // n_live_tup is 0 after a statistics reset until the next ANALYZE: at least the rows kept since.
+      p.profile.live_rows += std::max(t.n_live_tup, t.n_tup_ins - t.n_tup_del);
       if (owner != t.table && !p.table->partitioned) p.profile.total_bytes += t.total_bytes;
     }
     const double min_reads = t("SCALE_CACHE_TABLE", "min_reads");

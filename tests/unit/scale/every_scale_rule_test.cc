@@ -100,6 +100,17 @@ TEST(CacheQuery, FiresOnAFrequentExpensiveReadOfStableTables) {
     if (g.rule_id == "SCALE_CACHE_QUERY") EXPECT_NE(g.facts.at("queryid"), "43");
 }
 
+TEST(CacheQuery, ATableInACommaJoinCountsToo) {
+  // cart_items is write-heavy: a query reading it in a comma-separated FROM list is not stable.
+  const auto a =
+      advise(snapshot({products(), cart_items()},
+                      {statement("44",
+                                 "SELECT p.name FROM public.products AS p, cart_items ci WHERE ci.product_id "
+                                 "= p.id AND ci.cart_id = $1",
+                                 5000, 6)}));
+  EXPECT_EQ(finding(a, "SCALE_CACHE_QUERY"), nullptr) << ids_of(a);
+}
+
 TEST(CacheQuery, DoesNotFireBelowMinCallsOrWithoutStatements) {
   auto a = advise(snapshot({products()}, {statement("1", "SELECT * FROM products WHERE id = $1", 10, 50)}));
   EXPECT_EQ(finding(a, "SCALE_CACHE_QUERY"), nullptr) << ids_of(a);
