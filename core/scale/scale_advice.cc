@@ -244,6 +244,9 @@ class Advisor {
 
  private:
   bool wants(ScaleFocus f) const { return focus_.empty() || focus_.contains(f); }
+  bool has_extension(const char* name) const {
+    return std::find(s_.extensions.begin(), s_.extensions.end(), name) != s_.extensions.end();
+  }
   double t(const char* rule, const char* name) const { return rules_.threshold(rule, name); }
 
   Finding make(const char* rule_id, const TemplateValues& values, const std::string& table) {
@@ -563,6 +566,9 @@ class Advisor {
                        {"unique_index", unique_index},
                        {"view_name", view_name},
                        {"cron", cron},
+                       {"cron_note", has_extension("pg_cron") ? "installed in this database"
+                                                              : "not installed here: it needs its package and "
+                                                                "shared_preload_libraries on the server"},
                        {"concurrently", concurrently}};
       Finding f = make("SCALE_MATERIALIZED_VIEW", v, main ? main->profile.table : std::string());
       f.where.text = flat;
@@ -677,19 +683,22 @@ class Advisor {
         filter_evidence = ", and " + percent(*share) + " of its query time filters on " + col;
       else
         filter_evidence = " (no pg_stat_statements figures for its queries: check that they filter on " + col + ")";
-      TemplateValues v{{"table", tp.table},
-                       {"size", size},
-                       {"column", quote_ident(col)},
-                       {"filter_evidence", filter_evidence},
-                       {"new_table", qualified(schema, name + "_partitioned")},
-                       {"primary_key_sql", pk_sql},
-                       {"schema", schema},
-                       {"name", name},
-                       {"default_partition", qualified(schema, name + "_default")},
-                       {"old_name", quote_ident(name + "_unpartitioned")},
-                       {"name_ident", quote_ident(name)},
-                       {"retention_months", fixed(t("SCALE_TIMESERIES_PARTITION", "retention_months"), 0)},
-                       {"oldest_partition", quote_ident(schema) + "." + name + "_pYYYY_MM /* the oldest month */"}};
+      TemplateValues v{
+          {"table", tp.table},
+          {"size", size},
+          {"column", quote_ident(col)},
+          {"filter_evidence", filter_evidence},
+          {"new_table", qualified(schema, name + "_partitioned")},
+          {"primary_key_sql", pk_sql},
+          {"schema", schema},
+          {"name", name},
+          {"default_partition", qualified(schema, name + "_default")},
+          {"old_name", quote_ident(name + "_unpartitioned")},
+          {"name_ident", quote_ident(name)},
+          {"partman_note", has_extension("pg_partman") ? "installed in this database: skip the CREATE EXTENSION"
+                                                       : "not installed here: it needs its package on the server"},
+          {"retention_months", fixed(t("SCALE_TIMESERIES_PARTITION", "retention_months"), 0)},
+          {"oldest_partition", quote_ident(schema) + "." + name + "_pYYYY_MM /* the oldest month */"}};
       Finding f = make("SCALE_TIMESERIES_PARTITION", v, tp.table);
       f.where.column = col;
       f.numbers = {{"total_bytes", tp.total_bytes}, {"live_rows", tp.live_rows}, {"n_tup_ins", p.ins}};

@@ -132,6 +132,7 @@ TEST(MaterializedView, FiresOnAnExpensiveAggregateWithUniqueIndexAndSchedule) {
   EXPECT_THAT(f->fix, HasSubstr("REFRESH MATERIALIZED VIEW CONCURRENTLY public.mv_products_m77"));
   EXPECT_THAT(f->fix, HasSubstr("cron.schedule('refresh_mv_products_m77', '*/15 * * * *'"));
   EXPECT_EQ(f->numbers.at("refresh_interval_s"), 900);
+  EXPECT_THAT(f->fix, HasSubstr("with pg_cron (not installed here"));
 }
 
 TEST(MaterializedView, ASlowAggregateGetsALongerIntervalAndNoGroupByMeansNoConcurrently) {
@@ -196,6 +197,12 @@ TEST(TimeseriesPartition, FiresOnALargeTimeSeriesQueriedByTime) {
   EXPECT_THAT(f->fix, HasSubstr("DETACH PARTITION public.events_pYYYY_MM"));
   EXPECT_THAT(f->fix, HasSubstr("CONCURRENTLY"));
   EXPECT_THAT(f->fix, HasSubstr("partman.create_parent(p_parent_table := 'public.events_partitioned'"));
+  EXPECT_THAT(f->fix, HasSubstr("not installed here: it needs its package on the server"));
+  Json with_partman = snapshot({events(20 * kGB)}, event_statements(true));
+  with_partman["extensions"] = {"pg_partman", "pg_stat_statements"};
+  const auto b = advise(with_partman);
+  ASSERT_NE(finding(b, "SCALE_TIMESERIES_PARTITION"), nullptr) << ids_of(b);
+  EXPECT_THAT(finding(b, "SCALE_TIMESERIES_PARTITION")->fix, HasSubstr("installed in this database: skip the CREATE"));
   EXPECT_EQ(finding(a, "SCALE_PARTITION_NOT_HELPFUL"), nullptr) << ids_of(a);
 }
 

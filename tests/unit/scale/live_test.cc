@@ -148,6 +148,14 @@ void plant(const ThrowawayDatabase& db) {
   tx.exec(
       "INSERT INTO readings (ts, sensor, value) SELECT timestamptz '2026-01-01' + g * interval '1 minute', g % 50, "
       "g * 0.1 FROM generate_series(1, 30000) g");
+  // Already partitioned by month: folded into its parent, not advised to partition again.
+  tx.exec("CREATE TABLE metrics (ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts)");
+  tx.exec("CREATE TABLE metrics_2026_01 PARTITION OF metrics FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')");
+  tx.exec("CREATE TABLE metrics_2026_02 PARTITION OF metrics FOR VALUES FROM ('2026-02-01') TO ('2026-03-01')");
+  tx.exec(
+      "INSERT INTO metrics SELECT timestamptz '2026-01-01' + g * interval '3 minutes', g FROM generate_series(1, "
+      "20000) g");
+  tx.exec("ANALYZE metrics");
   tx.exec("ANALYZE catalog");
   tx.exec("ANALYZE cart");
   tx.exec("ANALYZE readings");
@@ -167,7 +175,8 @@ void plant(const ThrowawayDatabase& db) {
     const std::string ok = db.scalar(
         "SELECT (SELECT idx_scan FROM pg_stat_user_tables WHERE relname = 'catalog') >= 1500 AND "
         "(SELECT n_tup_del FROM pg_stat_user_tables WHERE relname = 'cart') >= 100 AND "
-        "(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'readings') >= 30000");
+        "(SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'readings') >= 30000 AND "
+        "(SELECT sum(n_tup_ins) FROM pg_stat_user_tables WHERE relname LIKE 'metrics_2026%') >= 20000");
     if (ok == "t") return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -240,6 +249,15 @@ TEST(AdviseScaleLive, ClassifiesAndAdvisesEachPlantedTableAndWritesNothing) {
   EXPECT_NE(finding(s, "SCALE_PARTITION_NOT_HELPFUL", "public.readings"), nullptr) << ids(s);
   EXPECT_EQ(finding(s, "SCALE_TIMESERIES_PARTITION"), nullptr) << ids(s);
   EXPECT_THAT(table_of(s, "public.catalog")->at("labels"), Not(Contains("time_series")));
+
+  // The partitioned table: one profile for the parent, its partitions' counters summed.
+  const Json* metrics = table_of(s, "public.metrics");
+  ASSERT_NE(metrics, nullptr) << ids(s);
+  EXPECT_EQ(table_of(s, "public.metrics_2026_01"), nullptr) << ids(s);
+  EXPECT_EQ((*metrics)["writes"].get<double>(), 20000) << ids(s);
+  EXPECT_THAT((*metrics)["labels"], Contains("time_series")) << ids(s);
+  EXPECT_EQ(finding(s, "SCALE_TIMESERIES_BRIN", "public.metrics"), nullptr) << ids(s);
+  EXPECT_THAT(s["notes"].dump(), HasSubstr("public.metrics is already partitioned (RANGE (ts), 2 partitions)"));
 
   // Multi-tenant: the tenant key, and no sharding at this size.
   EXPECT_EQ(s["tenant_key"], "tenant_id") << ids(s);
