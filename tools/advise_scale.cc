@@ -18,6 +18,8 @@ namespace {
 
 using scale::ScaleFocus;
 
+constexpr std::size_t kMaxSnapshotBytes = 4 * 1024 * 1024;
+
 Json finding_json(const knowledge::Finding& f) {
   Json j = {{"rule_id", f.rule_id},
             {"title", f.title},
@@ -184,7 +186,15 @@ ToolResult run_advise_scale(const Json& args, ToolContext& ctx) {
                        {"findings", findings},
                        {"notes", advice.notes},
                        {"read_ms", read_ms},
-                       {"snapshot", Json::parse(scale::scale_snapshot_to_json(snapshot))}};
+                       {"snapshot", Json::object()}};
+  // The snapshot comes back for offline reuse, unless it would swell the result (and a session) too much.
+  const std::string snapshot_json = scale::scale_snapshot_to_json(snapshot);
+  if (snapshot_json.size() <= kMaxSnapshotBytes)
+    result.structured["snapshot"] = Json::parse(snapshot_json);
+  else
+    result.structured["notes"].push_back(
+        "The snapshot (" + std::to_string(snapshot_json.size() / 1024) +
+        " kB, over 4 MB) is left out of this result, so offline re-advice needs a new read.");
   result.markdown = render_markdown(result.structured);
   ctx.progress(2, 2, "done");
   return result;
