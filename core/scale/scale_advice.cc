@@ -197,6 +197,43 @@ std::vector<std::string> referenced_names(const std::string& query) {
   return out;
 }
 
+// `SELECT list FROM from WHERE a = $1 AND b = $2 [GROUP BY g]` (nothing else)
+// as `SELECT a, b, list FROM from GROUP BY a, b[, g]`; no columns when the
+// statement has another shape or other parameters.
+struct ParameterRewrite {
+  std::vector<std::string> columns;  // as written (possibly qualified)
+  std::string rewritten;
+};
+ParameterRewrite parameter_equalities(const std::string& flat) {
+  static const std::regex shape(
+      R"(^\s*select\s+(.*?)\s+from\s+(.*?)\s+where\s+(.*?)(?:\s+group\s+by\s+(.*?))?\s*;?\s*$)", std::regex::icase);
+  static const std::regex other(
+      R"(\b(order\s+by|limit|offset|having|union|intersect|except|join|distinct)\b|\(\s*select\b)", std::regex::icase);
+  static const std::regex conjunct_split(R"(\s+and\s+)", std::regex::icase);
+  static const std::regex equality(R"(^\s*((?:[A-Za-z_]\w*\.)?[A-Za-z_]\w*)\s*=\s*\$\d+\s*$)");
+  ParameterRewrite out;
+  std::smatch m;
+  if (std::regex_search(flat, other) || !std::regex_match(flat, m, shape)) return out;
+  const std::string where = m[3];
+  std::vector<std::string> columns;
+  for (std::sregex_token_iterator it(where.begin(), where.end(), conjunct_split, -1), end; it != end; ++it) {
+    const std::string conjunct = *it;
+    std::smatch cm;
+    if (!std::regex_match(conjunct, cm, equality)) return out;
+    columns.push_back(cm[1]);
+  }
+  std::string cols;
+  for (const auto& c : columns) cols += (cols.empty() ? "" : ", ") + c;
+  const std::string group = m[4];
+  if (group.find('$') != std::string::npos || std::string(m[1]).find('$') != std::string::npos ||
+      std::string(m[2]).find('$') != std::string::npos)
+    return out;
+  out.columns = columns;
+  out.rewritten = "SELECT " + cols + ", " + std::string(m[1]) + " FROM " + std::string(m[2]) + " GROUP BY " + cols +
+                  (group.empty() ? "" : ", " + group);
+  return out;
+}
+
 // Does the query filter on `column` (a WHERE clause that names it)?
 bool filters_on(const std::string& query, const std::string& column) {
   const std::string q = lower(query);
@@ -508,11 +545,25 @@ class Advisor {
         if (c == '-') c = 'm';
       const std::string view_name = snake("mv_" + base + "_" + suffix);
       const std::string view = qualified(schema, view_name);
+      // Equality filters on parameters (WHERE organization_id = $1) become GROUP BY columns, so that one view
+      // serves every value; any other parameter stays for the user to replace.
+      const std::string flat = one_line(q.query);
+      std::string view_query = q.query, param_note;
+      const auto equality_columns = parameter_equalities(flat);
+      if (!equality_columns.columns.empty()) {
+        view_query = equality_columns.rewritten;
+        std::string cols;
+        for (const auto& c : equality_columns.columns) cols += (cols.empty() ? "" : ", ") + c;
+        param_note = " (its `= $n` filters on " + cols + " became GROUP BY columns: read the view with WHERE " + cols +
+                     " = the value)";
+      } else if (std::regex_search(q.query, param)) {
+        param_note = " (this statement has $n parameters, which a view cannot take)";
+      }
       // The unique index REFRESH ... CONCURRENTLY needs: on the GROUP BY columns.
       std::string unique_index, concurrently = "CONCURRENTLY ";
       std::smatch m;
-      const std::string flat = one_line(q.query);
-      if (std::regex_search(flat, m, group_by)) {
+      const std::string view_flat = one_line(view_query);
+      if (std::regex_search(view_flat, m, group_by)) {
         std::vector<std::string> cols;
         bool simple = true;
         std::string item;
@@ -553,16 +604,14 @@ class Advisor {
         cron = hours >= 24 ? "0 3 * * *" : hours == 1 ? "0 * * * *" : "0 */" + std::to_string(hours) + " * * *";
         interval_text = hours >= 24 ? "day" : std::to_string(hours) + " h";
       }
-      const bool has_params = std::regex_search(q.query, param);
       TemplateValues v{{"queryid", q.queryid.empty() ? std::string("?") : q.queryid},
                        {"calls", count(q.calls)},
                        {"mean_ms", ms_text(q.mean_ms)},
                        {"total_ms", count(q.total_ms)},
                        {"interval_text", interval_text},
-                       {"parameter_note",
-                        has_params ? std::string(" (this statement has $n parameters, which a view cannot take)") : ""},
+                       {"parameter_note", param_note},
                        {"view", view},
-                       {"query", q.query},
+                       {"query", view_query},
                        {"unique_index", unique_index},
                        {"view_name", view_name},
                        {"cron", cron},

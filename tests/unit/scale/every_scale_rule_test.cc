@@ -145,6 +145,27 @@ TEST(MaterializedView, ASlowAggregateGetsALongerIntervalAndNoGroupByMeansNoConcu
   EXPECT_THAT(f->fix, HasSubstr("$n parameters"));
 }
 
+TEST(MaterializedView, EqualityParametersBecomeGroupByColumns) {
+  Json readings = events();
+  const auto a = advise(
+      snapshot({readings}, {statement("8",
+                                      "SELECT device_id, avg(value), max(value) FROM events WHERE organization_id = $1 "
+                                      "AND kind = $2 GROUP BY device_id",
+                                      30, 40)}));
+  const auto* f = finding(a, "SCALE_MATERIALIZED_VIEW");
+  ASSERT_NE(f, nullptr) << ids_of(a);
+  EXPECT_THAT(f->fix, HasSubstr("SELECT organization_id, kind, device_id, avg(value), max(value) FROM events GROUP BY "
+                                "organization_id, kind, device_id;"));
+  EXPECT_THAT(f->fix, HasSubstr("CREATE UNIQUE INDEX ON public.mv_events_8 (organization_id, kind, device_id)"));
+  EXPECT_THAT(f->fix, HasSubstr("read the view with WHERE organization_id, kind = the value"));
+  EXPECT_THAT(f->fix, Not(HasSubstr("$1")));
+  // A range parameter is left for the user, and said so.
+  const auto b = advise(snapshot(
+      {readings}, {statement("9", "SELECT count(*) FROM events WHERE created_at >= $1 AND created_at < $2", 30, 40)}));
+  ASSERT_NE(finding(b, "SCALE_MATERIALIZED_VIEW"), nullptr) << ids_of(b);
+  EXPECT_THAT(finding(b, "SCALE_MATERIALIZED_VIEW")->fix, HasSubstr("$n parameters, which a view cannot take"));
+}
+
 TEST(MaterializedView, DoesNotFireOnAPlainReadOrACheapAggregate) {
   const auto a = advise(snapshot({products()}, {statement("1", "SELECT * FROM products WHERE id = $1", 900, 90),
                                                 statement("2", "SELECT count(*) FROM products", 900, 1)}));
