@@ -763,7 +763,13 @@ class Advisor {
       writes += p.profile.writes;
     }
     const double min_ratio = t("SCALE_READ_REPLICA", "min_read_write_ratio");
-    if (reads < t("SCALE_READ_REPLICA", "min_reads") || (writes > 0 && reads / writes < min_ratio)) return;
+    if (reads < t("SCALE_READ_REPLICA", "min_reads") || (writes > 0 && reads / writes < min_ratio)) {
+      out_.notes.push_back("Read replica: not advised: " + count(reads) + " reads for " + count(writes) +
+                           " written rows" + (writes > 0 ? " (" + ratio_text(reads / writes) + " per write)" : "") +
+                           "; a replica pays off from " + count(t("SCALE_READ_REPLICA", "min_reads")) + " reads at " +
+                           ratio_text(min_ratio) + " or more per write.");
+      return;
+    }
     std::optional<double> select_share;
     if (s_.statements_available) {
       double all = 0, sel = 0;
@@ -772,7 +778,11 @@ class Advisor {
         if (is_select(q.query)) sel += q.total_ms;
       }
       if (all > 0) select_share = sel / all;
-      if (select_share && *select_share < t("SCALE_READ_REPLICA", "min_select_time_share")) return;
+      if (select_share && *select_share < t("SCALE_READ_REPLICA", "min_select_time_share")) {
+        out_.notes.push_back("Read replica: not advised: SELECT statements take only " + percent(*select_share) +
+                             " of the statement time.");
+        return;
+      }
     }
     TemplateValues v{{"ratio", writes > 0 ? ratio_text(reads / writes) : std::string("unboundedly")},
                      {"reads", count(reads)},

@@ -285,6 +285,8 @@ TEST(ReadReplica, FiresOnAReadHeavyWorkloadWithRouterAndWhatBreaks) {
 TEST(ReadReplica, DoesNotFireOnAWriteHeavyWorkload) {
   const auto a = advise(snapshot({cart_items(), events()}));
   EXPECT_EQ(finding(a, "SCALE_READ_REPLICA"), nullptr) << ids_of(a);
+  EXPECT_THAT(a.notes,
+              ::testing::Contains(HasSubstr("Read replica: not advised: 3,520 reads for 2,010,500 written rows")));
 }
 
 // ---- SCALE_SHARD_CITUS and SCALE_SHARD_NOT_NEEDED
