@@ -701,9 +701,8 @@ class Advisor {
             {"table", tp.table},
             {"column", quote_ident(col)},
             {"reason", reason},
-            {"brin_hint", has_brin || !p.table->partitioned
-                              ? std::string(" (a BRIN index on ") + quote_ident(col) + " serves its time ranges)"
-                              : std::string()},
+            // Not partitioned here, so BRIN was advised above or exists already.
+            {"brin_hint", std::string(" (a BRIN index on ") + quote_ident(col) + " serves its time ranges)"},
             {"min_size", gb_text(min_gb)}};
         Finding f = make("SCALE_PARTITION_NOT_HELPFUL", v, tp.table);
         f.where.column = col;
