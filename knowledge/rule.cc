@@ -16,7 +16,7 @@ constexpr std::array<std::pair<Severity, const char*>, 5> kSeverities{{
     {Severity::critical, "critical"},
 }};
 
-constexpr std::array<std::pair<Category, const char*>, 8> kCategories{{
+constexpr std::array<std::pair<Category, const char*>, 9> kCategories{{
     {Category::plan, "plan"},
     {Category::query, "query"},
     {Category::index, "index"},
@@ -25,6 +25,7 @@ constexpr std::array<std::pair<Category, const char*>, 8> kCategories{{
     {Category::pool, "pool"},
     {Category::migration, "migration"},
     {Category::health, "health"},
+    {Category::scale, "scale"},
 }};
 
 bool is_placeholder_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }

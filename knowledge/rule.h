@@ -37,6 +37,7 @@ enum class Category {
   pool,       // connection pools and server settings
   migration,  // schema changes and their locks
   health,     // a live database's statistics, catalogs and settings (check_health)
+  scale,      // caching, materialized views, partitioning, replicas, sharding (advise_scale)
 };
 const char* to_string(Category category);
 std::optional<Category> parse_category(std::string_view text);

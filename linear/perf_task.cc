@@ -126,6 +126,11 @@ std::string verification(const TaskInput& input, const std::vector<std::string>&
     line(
         "Under normal load, watch `SHOW POOLS;` on PgBouncer (cl_waiting should stay 0) and "
         "`SELECT count(*) FROM pg_stat_activity` (it should stay below max_connections with headroom).");
+  } else if (tool == "advise_scale") {
+    line(
+        "After a day of traffic, run advise_scale again: a cached table's reads in pg_stat_user_tables drop (the "
+        "cache serves them; watch the cache's hit rate too), a materialized view's source query leaves the top of "
+        "pg_stat_statements, and a new BRIN index shows idx_scan > 0 in pg_stat_user_indexes.");
   } else if (tool == "check_health") {
     line("Run check_health again with the same categories: the findings above should be gone or down to info.");
   } else if (tool == "suggest_indexes") {

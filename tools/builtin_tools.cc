@@ -16,6 +16,7 @@ void register_builtin_tools(ToolRegistry& registry) {
   registry.add(make_check_health_tool());
   registry.add(make_top_queries_tool());
   registry.add(make_lint_migration_tool());
+  registry.add(make_advise_scale_tool());
 }
 
 }  // namespace dbopt::tools

@@ -17,5 +17,6 @@ Tool make_session_report_tool();
 Tool make_check_health_tool();
 Tool make_top_queries_tool();
 Tool make_lint_migration_tool();
+Tool make_advise_scale_tool();
 
 }  // namespace dbopt::tools

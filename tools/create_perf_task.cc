@@ -423,7 +423,7 @@ Tool make_create_perf_task_tool() {
     "properties": {
       "findings": {"type": ["object", "array", "string"], "description": "Structured output of another dbopt tool (with its findings list), a list of findings ({rule_id, title, severity, summary, where, evidence, fix}), or free text."},
       "sql": {"type": "string", "minLength": 1, "description": "The query the findings are about, shown in the task."},
-      "tool": {"type": "string", "enum": ["explain_query", "suggest_indexes", "detect_n_plus_one", "tune_pool", "check_health", "top_queries"], "description": "Which tool produced the findings (guessed when absent); chooses how to verify."},
+      "tool": {"type": "string", "enum": ["explain_query", "suggest_indexes", "detect_n_plus_one", "tune_pool", "check_health", "top_queries", "advise_scale"], "description": "Which tool produced the findings (guessed when absent); chooses how to verify."},
       "title": {"type": "string", "minLength": 1, "maxLength": 255, "description": "Derived from the main finding when absent."},
       "priority": {"type": "integer", "minimum": 0, "maximum": 4, "description": "0 none, 1 urgent, 2 high, 3 medium, 4 low; derived from severity when absent."},
       "labels": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Label names of the team, besides \"performance\"."},

@@ -14,6 +14,7 @@
 #include "core/sql/query_model.h"
 #include "tools/health_monitoring.h"
 #include "tools/migration_section.h"
+#include "tools/scale_section.h"
 
 namespace dbopt::tools {
 namespace {
@@ -214,8 +215,13 @@ void ReportBuilder::add_finding(const SessionEntry& e, const Json& f, PlanItem i
     } catch (const Error&) {
       continue;  // a template with placeholders, not SQL to paste
     }
+    // An index on a view or table the same block creates is part of that set-up, not one to build alone.
+    const bool creates_relation = std::any_of(statements.begin(), statements.end(), [](const auto& st) {
+      return st.text.rfind("CREATE MATERIALIZED VIEW", 0) == 0 || st.text.rfind("CREATE TABLE", 0) == 0;
+    });
     for (const auto& statement : statements)
-      if (statement.text.rfind("CREATE INDEX", 0) == 0 || statement.text.rfind("CREATE UNIQUE INDEX", 0) == 0)
+      if (!creates_relation &&
+          (statement.text.rfind("CREATE INDEX", 0) == 0 || statement.text.rfind("CREATE UNIQUE INDEX", 0) == 0))
         add_index({.statement = statement.text,
                    .tool = e.tool,
                    .rule_id = str(f, "rule_id"),
@@ -591,6 +597,8 @@ SessionReport ReportBuilder::render() const {
   md += health.markdown;
   const MigrationSection migrations = migration_section(ok_);
   md += migrations.markdown;
+  const ScaleSection scale = scale_section(ok_);
+  md += scale.markdown;
 
   // The calls themselves, one line each (their results are above).
   if (!session.entries.empty()) {
@@ -614,6 +622,7 @@ SessionReport ReportBuilder::render() const {
                        {"indexes", indexes},      {"benchmarks", bench_out}, {"monitoring_queries", monitoring}};
   if (!health.structured.empty()) report.structured["monitoring"] = health.structured;
   if (!migrations.structured.empty()) report.structured["migrations"] = migrations.structured;
+  if (!scale.structured.empty()) report.structured["scale"] = scale.structured;
   return report;
 }
 
@@ -646,7 +655,8 @@ Json session_report_schema() {
         "required": ["query", "evidence", "before", "unit"]}},
       "monitoring_queries": {"type": "array", "items": {"type": "string"}},
       "monitoring": {"type": "object", "description": "check_health problems and top_queries statements of the session."},
-      "migrations": {"type": "array", "description": "lint_migration results of the session: unsafe statements and the safe script.", "items": {"type": "object"}}
+      "migrations": {"type": "array", "description": "lint_migration results of the session: unsafe statements and the safe script.", "items": {"type": "object"}},
+      "scale": {"type": "array", "items": {"type": "object"}, "description": "advise_scale results of the session: table classes, recommendations, what not to do."}
     },
     "required": ["session", "title", "calls", "failed_calls", "tools_used", "findings", "indexes", "benchmarks", "monitoring_queries"]
   })json");

@@ -236,7 +236,7 @@ export function defineClientSuite({ sdk, transport }) {
     it('lists every workflow prompt and completes their arguments', async () => {
       const { prompts } = await c.client.listPrompts();
       const names = prompts.map((p) => p.name).sort();
-      for (const name of ['fix_n_plus_one', 'index_strategy', 'optimize_slow_query', 'performance_review', 'tune_connections', 'zero_downtime_migration'])
+      for (const name of ['fix_n_plus_one', 'index_strategy', 'optimize_slow_query', 'performance_review', 'plan_for_scale', 'tune_connections', 'zero_downtime_migration'])
         assert.ok(names.includes(name), `${name} is listed (got ${names})`);
       for (const p of prompts) {
         const args = Object.fromEntries((p.arguments ?? []).map((a) => [a.name, `value-of-${a.name}`]));

@@ -42,7 +42,7 @@ TEST(Names, RoundTrip) {
     EXPECT_EQ(parse_severity(to_string(s)), s);
   }
   for (Category c : {Category::plan, Category::query, Category::index, Category::schema, Category::workload,
-                     Category::pool, Category::migration, Category::health}) {
+                     Category::pool, Category::migration, Category::health, Category::scale}) {
     EXPECT_EQ(parse_category(to_string(c)), c);
   }
   EXPECT_FALSE(parse_severity("High").has_value());

@@ -165,7 +165,8 @@ TEST(Prompts, ShippedPromptFilesParse) {
     EXPECT_EQ(text.find("{{"), std::string::npos) << p.name << ": a placeholder without an argument";
   }
   EXPECT_EQ(names, (std::vector<std::string>{"fix_n_plus_one", "index_strategy", "optimize_slow_query",
-                                             "performance_review", "tune_connections", "zero_downtime_migration"}));
+                                             "performance_review", "plan_for_scale", "tune_connections",
+                                             "zero_downtime_migration"}));
 }
 
 TEST(Prompts, MalformedHeaderNamesTheLine) {
