@@ -153,7 +153,8 @@ void apply_config_text(const std::string& text, const std::string& path, Setting
         "The config file " + path + " is not valid JSON (byte " + std::to_string(e.byte) + ": " + e.what() + ").",
         "Compare it with config/dbopt.example.json.");
   } catch (const Json::out_of_range& e) {  // a number too large for a double (1e400)
-    throw Error(ErrorCode::invalid_argument, "The config file " + path + " holds a number out of range (" + e.what() + ").",
+    throw Error(ErrorCode::invalid_argument,
+                "The config file " + path + " holds a number out of range (" + e.what() + ").",
                 "Compare it with config/dbopt.example.json.");
   }
   auto violations = tools::validate_against_schema(config, config_schema(), "config");

@@ -7,6 +7,7 @@
 // a live EXPLAIN ANALYZE or a before/after with hypothetical indexes. With
 // only SQL text and no database, the text alone is analysed.
 #include <algorithm>
+#include <cstdio>
 
 #include "core/pg/hypothetical_indexes.h"
 #include "core/pg/safe_executor.h"
@@ -476,6 +477,16 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
   }
   if (report.schema) note_existing_indexes(*report.schema, report.findings);
   knowledge::sort_by_impact(report.findings);
+  if (report.plan && report.plan->metrics.total_time_ms &&
+      report.plan->metrics.summed_exclusive_time_ms > 1.1 * *report.plan->metrics.total_time_ms) {
+    char text[320];
+    std::snprintf(text, sizeof text,
+                  "The nodes' own times add up to %.1f ms, more than the %.1f ms run: parallel workers' times are "
+                  "summed, or the plan's numbers were edited. Time shares here are of the %.1f ms sum.",
+                  report.plan->metrics.summed_exclusive_time_ms, *report.plan->metrics.total_time_ms,
+                  report.plan->metrics.summed_exclusive_time_ms);
+    report.notes.push_back(text);
+  }
   if (report.mode == Mode::pasted_plan && !r.sql && !report.query)
     report.notes.push_back("Give `sql` along with the plan to have the query text checked too.");
   ctx.cancel.check();

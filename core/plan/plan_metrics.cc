@@ -322,11 +322,11 @@ PlanMetrics derive_metrics(const Plan& plan) {
   // Node times that add up to more than the run (parallel workers' summed
   // times, or a pasted plan whose numbers do not agree) are shared out of
   // their sum instead, so no share exceeds 1 and the ranking stays.
-  double summed_exclusive_ms = 0;
   for (NodeMetrics& m : metrics.nodes)
-    if (m.exclusive_time_ms) summed_exclusive_ms += std::max(0.0, *m.exclusive_time_ms);
+    if (m.exclusive_time_ms) metrics.summed_exclusive_time_ms += std::max(0.0, *m.exclusive_time_ms);
   const std::optional<double> share_of =
-      metrics.total_time_ms ? std::optional<double>(std::max(*metrics.total_time_ms, summed_exclusive_ms)) : std::nullopt;
+      metrics.total_time_ms ? std::optional<double>(std::max(*metrics.total_time_ms, metrics.summed_exclusive_time_ms))
+                            : std::nullopt;
   double slowest = -1;
   double worst = 0;
   for (NodeMetrics& m : metrics.nodes) {

@@ -108,6 +108,10 @@ struct PlanMetrics {
   // the root's total cost, except under a Limit, whose cost is below its
   // input's (it stops early) while its input is costed as run to the end.
   double summed_exclusive_cost = 0;
+  // The nodes' own times added up; above total_time_ms when parallel workers'
+  // times are summed or a pasted plan's numbers disagree (time shares are then
+  // shares of this sum).
+  double summed_exclusive_time_ms = 0;
 };
 
 PlanMetrics derive_metrics(const Plan& plan);

@@ -146,6 +146,19 @@ TEST(ExplainQueryOffline, SortSpillNamesTheWorkMemFromTheTextPlan) {
   EXPECT_THAT(result.markdown, HasSubstr("work_mem = 64kB"));
 }
 
+// Found by fuzz_tool_inputs: a pasted plan whose node times add up to more than
+// its run once answered "Internal error" (a share above 1 against the schema).
+TEST(ExplainQueryOffline, NodeTimesAboveTheRunAreSharedOutOfTheirSumAndSaid) {
+  std::ifstream in(std::string(DBOPT_SOURCE_DIR) + "/tests/fuzz-corpus/tool_inputs/node_times_exceed_the_run");
+  const std::string plan((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const ToolResult result = call({{"plan", plan}});
+  ASSERT_FALSE(result.is_error) << result.markdown;
+  for (const auto& node : result.structured["plan_summary"]["top_nodes"]) EXPECT_LE(node["share"].get<double>(), 1.0);
+  EXPECT_THAT(result.markdown, HasSubstr("add up to 129.4 ms, more than the 18.0 ms run"));
+  // A real parallel plan's times agree with its run: no such note.
+  EXPECT_THAT(call({{"plan", read_plan_fixture("parallel_gather.txt")}}).markdown, Not(HasSubstr("add up to")));
+}
+
 TEST(ExplainQueryOffline, EstimateOnlyPlanRanksByCostAndSaysSo) {
   const ToolResult result = call({{"plan", read_plan_fixture("estimate_only_join.txt")}});
   ASSERT_FALSE(result.is_error) << result.markdown;
