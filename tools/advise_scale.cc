@@ -12,6 +12,7 @@
 #include "core/scale/scale_advice.h"
 #include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
+#include "tools/finding_json.h"
 
 namespace dbopt::tools {
 namespace {
@@ -19,22 +20,6 @@ namespace {
 using scale::ScaleFocus;
 
 constexpr std::size_t kMaxSnapshotBytes = 4 * 1024 * 1024;
-
-Json finding_json(const knowledge::Finding& f) {
-  Json j = {{"rule_id", f.rule_id},
-            {"title", f.title},
-            {"severity", knowledge::to_string(f.severity)},
-            {"evidence", knowledge::to_string(f.source)},
-            {"where", f.where.describe()},
-            {"table", f.where.table},
-            {"subject", f.where.text},
-            {"summary", f.summary},
-            {"fix", f.fix},
-            {"numbers", f.numbers},
-            {"facts", f.facts}};
-  if (f.saving_share) j["saving_share"] = *f.saving_share;
-  return j;
-}
 
 Json table_json(const scale::TableProfile& t) {
   Json j = {{"table", t.table},
@@ -166,7 +151,7 @@ ToolResult run_advise_scale(const Json& args, ToolContext& ctx) {
   Json counts = {{"critical", 0}, {"high", 0}, {"medium", 0}, {"low", 0}, {"info", 0}};
   for (const auto& f : advice.findings) {
     counts[knowledge::to_string(f.severity)] = counts[knowledge::to_string(f.severity)].get<int>() + 1;
-    findings.push_back(finding_json(f));
+    findings.push_back(flat_finding_json(f));
   }
   Json tables = Json::array();
   for (const auto& t : advice.tables) tables.push_back(table_json(t));

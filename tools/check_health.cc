@@ -9,24 +9,12 @@
 #include "core/health/health_checks.h"
 #include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
+#include "tools/finding_json.h"
 
 namespace dbopt::tools {
 namespace {
 
 using health::HealthCategory;
-
-Json finding_json(const knowledge::Finding& f) {
-  return {{"rule_id", f.rule_id},
-          {"title", f.title},
-          {"severity", knowledge::to_string(f.severity)},
-          {"evidence", knowledge::to_string(f.source)},
-          {"where", f.where.describe()},
-          {"table", f.where.table},
-          {"subject", f.where.text},
-          {"summary", f.summary},
-          {"fix", f.fix},
-          {"numbers", f.numbers}};
-}
 
 // The readings worth seeing even when nothing fires.
 Json overview_json(const health::HealthSnapshot& s) {
@@ -151,7 +139,7 @@ ToolResult run_check_health(const Json& args, ToolContext& ctx) {
   Json counts = {{"critical", 0}, {"high", 0}, {"medium", 0}, {"low", 0}, {"info", 0}};
   for (const auto& f : report.findings) {
     counts[knowledge::to_string(f.severity)] = counts[knowledge::to_string(f.severity)].get<int>() + 1;
-    if (f.severity >= *knowledge::parse_severity(min_severity)) findings.push_back(finding_json(f));
+    if (f.severity >= *knowledge::parse_severity(min_severity)) findings.push_back(flat_finding_json(f));
   }
   Json categories = Json::array();
   for (HealthCategory c : health::all_health_categories())

@@ -9,22 +9,10 @@
 #include "core/migration/migration_linter.h"
 #include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
+#include "tools/finding_json.h"
 
 namespace dbopt::tools {
 namespace {
-
-Json finding_json(const knowledge::Finding& f) {
-  return {{"rule_id", f.rule_id},
-          {"title", f.title},
-          {"severity", knowledge::to_string(f.severity)},
-          {"evidence", knowledge::to_string(f.source)},
-          {"where", f.where.describe()},
-          {"table", f.where.table},
-          {"subject", f.where.text},
-          {"summary", f.summary},
-          {"fix", f.fix},
-          {"numbers", f.numbers}};
-}
 
 Json statement_json(const migration::StatementLint& s) {
   Json safe = Json::array();
@@ -146,7 +134,7 @@ ToolResult run_lint_migration(const Json& args, ToolContext& ctx) {
   Json findings = Json::array(), statements = Json::array();
   Json counts = {{"unsafe", 0}, {"needs_care", 0}, {"safe", 0}};
   for (const auto& f : lint.findings)
-    if (f.severity >= min) findings.push_back(finding_json(f));
+    if (f.severity >= min) findings.push_back(flat_finding_json(f));
   for (const auto& s : lint.statements) {
     statements.push_back(statement_json(s));
     const std::string key = s.verdict == "needs care" ? "needs_care" : s.verdict;

@@ -12,6 +12,7 @@
 #include "core/pool/pool_design.h"
 #include "knowledge/rule_book.h"
 #include "tools/builtin_tools.h"
+#include "tools/finding_json.h"
 
 namespace dbopt::tools {
 namespace {
@@ -102,17 +103,6 @@ pool::LiveState read_live(const Json& args, ToolContext& ctx, std::vector<std::s
 }
 
 Json optional_number(const std::optional<int>& v) { return v ? Json(*v) : Json(nullptr); }
-
-Json finding_json(const knowledge::Finding& f) {
-  return {{"rule_id", f.rule_id},
-          {"title", f.title},
-          {"severity", knowledge::to_string(f.severity)},
-          {"evidence", knowledge::to_string(f.source)},
-          {"where", f.where.describe()},
-          {"summary", f.summary},
-          {"fix", f.fix},
-          {"numbers", f.numbers}};
-}
 
 Json live_json(const pool::LiveState& live) {
   Json out = Json::object();
@@ -310,7 +300,7 @@ ToolResult run_tune_pool(const Json& args, ToolContext& ctx) {
                   {"pgbouncer_max_db_connections", optional_number(z.max_db_connections)},
                   {"pgbouncer_max_client_conn", optional_number(z.max_client_conn)}};
   Json findings = Json::array();
-  for (const auto& f : d.findings) findings.push_back(finding_json(f));
+  for (const auto& f : d.findings) findings.push_back(flat_finding_json(f));
 
   const pool::ConnectionStrings strings = pool::connection_strings(d);
   Json config = {

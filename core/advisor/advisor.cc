@@ -785,25 +785,32 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
   }
 
   // Prune: an index no final plan uses (another chosen index took its queries over) is dropped.
-  auto plan_uses = [&](int k) {
+  // The costed statements whose plan uses index k (the hypothetical index's name in the plan).
+  auto queries_using = [&](int k, bool first_only) {
+    std::vector<decltype(costed)::value_type> using_k;
     std::map<std::uint32_t, std::string> names;
     for (const auto& h : session->list()) names[h.oid] = h.name;
     const auto name = names.find(pool_[static_cast<std::size_t>(k)].oid);
-    if (name == names.end()) return false;
+    if (name == names.end()) return using_k;
     for (auto* q : costed) {
       if (!q->tables.contains(pool_[static_cast<std::size_t>(k)].c.qualified_table())) continue;
       try {
-        if (session->explain_json(q->sql, q->generic).find(name->second) != std::string::npos) return true;
+        if (session->explain_json(q->sql, q->generic).find(name->second) != std::string::npos) {
+          using_k.push_back(q);
+          if (first_only) break;
+        }
       } catch (const Error&) {
       }
     }
-    return false;
+    return using_k;
   };
+  auto plan_uses = [&](int k) { return !queries_using(k, true).empty(); };
   // A larger index chosen later can take a smaller one's queries over for a gain within the
   // estimates' error: the planner cannot see how the query's conditions correlate (every open order
   // has a note, so a partial index WHERE status = 'open' AND note IS NULL is empty), and prices the
-  // smaller index as if it held the independent product of their shares. Unless the larger index
-  // cuts a clear share of those queries' unindexed cost, keep the smaller one and drop the larger.
+  // smaller index as if it held the independent product of their shares. When the smaller one then
+  // serves those queries and the larger one cuts under min_takeover_gain of their unindexed cost,
+  // keep the smaller one and drop the larger.
   const double min_takeover_gain = rule_threshold(rules, "INDEX_PARTIAL", "min_takeover_gain", 0.01);
   for (int j : std::vector<int>(chosen)) {
     Live& small = pool_[static_cast<std::size_t>(j)];
@@ -811,16 +818,17 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
     for (int k : std::vector<int>(chosen)) {
       Live& large = pool_[static_cast<std::size_t>(k)];
       if (k == j || large.c.qualified_table() != small.c.qualified_table() || large.size <= small.size) continue;
+      const auto served = queries_using(k, false);
+      if (served.empty()) continue;
       std::vector<int> without = chosen;
       std::erase(without, k);
       session->drop_index(large.oid);
       double loss = 0, unindexed = 0;
-      for (auto* q : costed) {
-        if (!q->tables.contains(large.c.qualified_table())) continue;
+      for (auto* q : served) {
         loss += q->calls * (cost_of(*q, without) - q->current_cost);
         unindexed += q->calls * q->base_cost;
       }
-      if (loss <= min_takeover_gain * unindexed) {
+      if (loss <= min_takeover_gain * unindexed && plan_uses(j)) {
         large.oid = 0;
         bytes -= large.size;
         chosen = without;
