@@ -198,6 +198,52 @@ bool binary_coercible(const std::string& old_type, const sql::ColumnDefinition& 
   return false;
 }
 
+// "a = 1, b = f(x, y)" -> {"a = 1", "b = f(x, y)"}: commas outside brackets and quotes.
+std::vector<std::string> top_level_split(const std::string& text) {
+  std::vector<std::string> out;
+  std::string part;
+  int depth = 0;
+  char quote = 0;
+  for (char ch : text) {
+    if (quote) {
+      if (ch == quote) quote = 0;
+    } else if (ch == '\'' || ch == '"') {
+      quote = ch;
+    } else if (ch == '(') {
+      ++depth;
+    } else if (ch == ')') {
+      --depth;
+    } else if (ch == ',' && depth == 0) {
+      out.push_back(part);
+      part.clear();
+      continue;
+    }
+    part += ch;
+  }
+  out.push_back(part);
+  for (auto& p : out) {
+    const auto b = p.find_first_not_of(" \t\r\n");
+    const auto e = p.find_last_not_of(" \t\r\n");
+    p = b == std::string::npos ? "" : p.substr(b, e - b + 1);
+  }
+  return out;
+}
+
+// column = a literal (number, 'string', true/false/NULL): re-running it changes nothing.
+bool is_constant_assignment(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos) return false;
+  std::string value = assignment.substr(eq + 1);
+  value.erase(0, value.find_first_not_of(' '));
+  std::string upper;
+  for (char ch : value) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (upper == "NULL") return false;  // (x = NULL) is never true: the batches would never end
+  if (upper == "TRUE" || upper == "FALSE") return true;
+  if (!value.empty() && value.front() == '\'' && value.back() == '\'' && value.find('\'', 1) == value.size() - 1)
+    return true;
+  return !value.empty() && value.find_first_not_of("0123456789.-") == std::string::npos;
+}
+
 struct Work {
   int lock = no_lock;
   bool rewrites = false, scans = false, builds_index = false;
@@ -368,7 +414,7 @@ class Linter {
     return out;
   }
 
-  Work work_of(const SchemaChange& c, StatementLint& s) const {
+  Work work_of(const SchemaChange& c) const {
     Work w;
     switch (c.kind) {
       case ChangeKind::create_index:
@@ -476,7 +522,6 @@ class Linter {
       default:
         break;
     }
-    (void)s;
     return w;
   }
 
@@ -493,7 +538,7 @@ class Linter {
       s.kind += ": " + join(kinds);
     }
     if (s.table.empty()) s.table = c.index_name;  // DROP INDEX / REINDEX INDEX name the index alone
-    const Work w = work_of(c, s);
+    const Work w = work_of(c);
     s.lock = lock_name(w.lock);
     s.blocks = blocks_of(w.lock);
     s.other_locks = w.other_locks;
@@ -631,9 +676,24 @@ class Linter {
           std::string safe;
           if (c.kind == ChangeKind::update) {
             const auto set_at = after_keyword(c.text, "SET");
-            const std::string set = set_at == std::string::npos ? "..." : c.text.substr(set_at + 1);
-            safe = backfill(c.table, set, "NOT (" + set + ") IS TRUE  -- rows still to change; adjust");
-            safe = "-- repeat until it updates 0 rows, each batch its own transaction:\n" + safe;
+            const std::string set = set_at == std::string::npos ? "" : c.text.substr(set_at + 1);
+            // Constant assignments tell which rows are done (a = 1 AND b = 'x'); anything else (a = a + 1)
+            // would never reach a fixed point, so it gets ranges of the primary key instead.
+            const std::vector<std::string> assignments = top_level_split(set);
+            const bool constant =
+                !assignments.empty() && std::all_of(assignments.begin(), assignments.end(), is_constant_assignment);
+            if (constant) {
+              safe = "-- repeat until it updates 0 rows, each batch its own transaction:\n" +
+                     backfill(c.table, set, "(" + join(assignments, " AND ") + ") IS NOT TRUE");
+              s.safe_form = {
+                  {backfill(c.table, set, "(" + join(assignments, " AND ") + ") IS NOT TRUE"), false, false, true}};
+            } else {
+              safe =
+                  "-- one range of the primary key per transaction, :first from its minimum to its maximum in "
+                  "steps of " +
+                  std::to_string(options_.batch_size) + ":\nUPDATE " + c.table + " SET " + set +
+                  " WHERE id >= :first AND id < :first + " + std::to_string(options_.batch_size);
+            }
           } else {
             safe = "-- repeat until it deletes 0 rows, each batch its own transaction:\nDELETE FROM " + c.table +
                    " WHERE ctid = ANY (ARRAY(SELECT ctid FROM " + c.table + " LIMIT " +

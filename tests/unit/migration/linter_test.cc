@@ -207,6 +207,22 @@ TEST(LintMigration, SafeFormsSpellTheZeroDowntimeSteps) {
             "ALTER TABLE orders ADD CONSTRAINT orders_code_key UNIQUE USING INDEX orders_code_key");
 }
 
+TEST(LintMigration, BackfillsAreBatchedAndEnd) {
+  // Constant assignments: the batch finds the rows still to change, so repeating it ends.
+  const MigrationLint constant = lint("UPDATE orders SET status = 'new', flag = true;");
+  ASSERT_EQ(constant.statements[0].safe_form.size(), 1u);
+  EXPECT_EQ(constant.statements[0].safe_form[0].sql,
+            "UPDATE orders SET status = 'new', flag = true WHERE ctid = ANY (ARRAY(SELECT ctid FROM orders WHERE "
+            "(status = 'new' AND flag = true) IS NOT TRUE LIMIT 5000))");
+  EXPECT_TRUE(constant.statements[0].safe_form[0].repeat_until_done);
+  // Not constant (it would never settle): ranges of the key, no repeat-until-done step.
+  const MigrationLint counter = lint("UPDATE orders SET quantity = quantity + 1;");
+  EXPECT_TRUE(counter.statements[0].safe_form.empty());
+  const auto* f = fired(counter, "MIGRATION_UNBATCHED_BACKFILL");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->fix.find("WHERE id >= :first AND id < :first + 5000"), std::string::npos) << f->fix;
+}
+
 TEST(LintMigration, TableFactsSetTheEstimateNotTheVerdict) {
   MigrationContext live;
   live.live = true;
