@@ -324,15 +324,14 @@ PlanMetrics derive_metrics(const Plan& plan) {
   // their sum instead, so no share exceeds 1 and the ranking stays.
   for (NodeMetrics& m : metrics.nodes)
     if (m.exclusive_time_ms) metrics.summed_exclusive_time_ms += std::max(0.0, *m.exclusive_time_ms);
-  const std::optional<double> share_of =
-      metrics.total_time_ms ? std::optional<double>(std::max(*metrics.total_time_ms, metrics.summed_exclusive_time_ms))
-                            : std::nullopt;
+  const double share_of =
+      metrics.total_time_ms ? std::max(*metrics.total_time_ms, metrics.summed_exclusive_time_ms) : 0.0;
   double slowest = -1;
   double worst = 0;
   for (NodeMetrics& m : metrics.nodes) {
     if (m.exclusive_time_ms) {
       m.exclusive_time_ms = std::max(0.0, *m.exclusive_time_ms);
-      if (share_of) m.exclusive_time_share = share(*m.exclusive_time_ms, *share_of);
+      if (metrics.total_time_ms) m.exclusive_time_share = share(*m.exclusive_time_ms, share_of);
       if (*m.exclusive_time_ms > slowest) {
         slowest = *m.exclusive_time_ms;
         metrics.slowest_node = m.id;
