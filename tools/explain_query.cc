@@ -478,6 +478,7 @@ ToolResult run_explain(const Json& args, ToolContext& ctx) {
   if (report.schema) note_existing_indexes(*report.schema, report.findings);
   knowledge::sort_by_impact(report.findings);
   if (report.plan && report.plan->metrics.total_time_ms &&
+      // 10% over: the rounding of per-loop times to 3 decimals must not trigger it.
       report.plan->metrics.summed_exclusive_time_ms > 1.1 * *report.plan->metrics.total_time_ms) {
     char text[320];
     std::snprintf(text, sizeof text,

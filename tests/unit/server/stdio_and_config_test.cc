@@ -164,9 +164,9 @@ TEST(Prompts, ShippedPromptFilesParse) {
     for (const auto& a : p.arguments) EXPECT_NE(text.find("<<" + a.name + ">>"), std::string::npos) << p.name;
     EXPECT_EQ(text.find("{{"), std::string::npos) << p.name << ": a placeholder without an argument";
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"fix_n_plus_one", "index_strategy", "optimize_slow_query",
-                                             "performance_review", "plan_for_scale", "tune_connections",
-                                             "zero_downtime_migration"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"fix_n_plus_one", "index_strategy", "optimize_slow_query", "performance_review",
+                                      "plan_for_scale", "tune_connections", "zero_downtime_migration"}));
 }
 
 TEST(Prompts, MalformedHeaderNamesTheLine) {
