@@ -26,9 +26,13 @@ std::string ms(double value) {
   return text;
 }
 
-std::string megabytes(long long bytes) {
+// A partial index of a rare value is a page or two: "8 kB", not "0.0 MB".
+std::string size_text(long long bytes) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.1f MB", bytes / (1024.0 * 1024.0));
+  if (bytes < 1024 * 1024)
+    std::snprintf(text, sizeof text, "%.0f kB", bytes / 1024.0);
+  else
+    std::snprintf(text, sizeof text, "%.1f MB", bytes / (1024.0 * 1024.0));
   return text;
 }
 
@@ -198,7 +202,7 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
         "\n\n| index | table | build | size | lock held |\n|---|---|---|---|---|\n";
   for (const auto& b : built)
     md += "| `" + b["index_name"].get<std::string>() + "` | " + b["table"].get<std::string>() + " | " +
-          ms(b["build_ms"]) + " ms | " + megabytes(b["size_bytes"]) + " | " + b["lock_mode"].get<std::string>() +
+          ms(b["build_ms"]) + " ms | " + size_text(b["size_bytes"]) + " | " + b["lock_mode"].get<std::string>() +
           " |\n";
   md +=
       "\nThe plain CREATE INDEX holds a SHARE lock: writes to the table wait for the whole build. In production "

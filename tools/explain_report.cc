@@ -312,8 +312,14 @@ std::string slowest_part_line(const ExplainReport& r) {
   const auto share = node_share(p, id);
   if (timed(p)) {
     std::string line = "**Slowest part:** " + m.label + ": " + format_ms(*m.exclusive_time_ms) + " of its own";
-    if (share && p.metrics.total_time_ms)
-      line += ", " + format_share(*share) + " of the " + format_ms(*p.metrics.total_time_ms) + " run";
+    if (share && p.metrics.total_time_ms) {
+      // Shares are of the larger of the run and the nodes' summed times (plan_metrics.cc).
+      if (p.metrics.summed_exclusive_time_ms > *p.metrics.total_time_ms)
+        line += ", " + format_share(*share) + " of the " + format_ms(p.metrics.summed_exclusive_time_ms) +
+                " the nodes' own times add up to";
+      else
+        line += ", " + format_share(*share) + " of the " + format_ms(*p.metrics.total_time_ms) + " run";
+    }
     return line + ".";
   }
   std::string line = "**Most expensive part (planner's estimate):** " + m.label + ": cost " +

@@ -65,6 +65,19 @@ std::string lower(std::string text) {
   return text;
 }
 
+std::string index_table(const sql::IndexDefinition& i) {
+  return lower((i.schema.empty() ? "public" : i.schema) + "." + i.table);
+}
+
+std::optional<sql::IndexDefinition> parse_index(const std::string& ddl) {
+  try {
+    sql::QueryModel model = sql::parse_query(ddl);
+    if (model.index) return std::move(*model.index);
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
+
 // What a CREATE INDEX builds, whatever its name or CONCURRENTLY: the same
 // index proposed by two tools is one definition.
 std::string index_identity(const std::string& ddl) {
@@ -72,12 +85,18 @@ std::string index_identity(const std::string& ddl) {
     const sql::QueryModel model = sql::parse_query(ddl);
     if (!model.index) return lower(ddl);
     const sql::IndexDefinition& i = *model.index;
-    std::string key = lower(i.schema + "." + i.table) + "|" + i.method + "|" + (i.unique ? "u" : "") + "|";
+    std::string key =
+        index_table(i) + "|" + (i.method.empty() ? "btree" : i.method) + "|" + (i.unique ? "u" : "") + "|";
     for (const auto& k : i.keys)
       key += lower(k.column.empty() ? k.expression : k.column) + ":" + std::to_string(static_cast<int>(k.direction)) +
              ":" + k.opclass + ",";
     for (const auto& c : i.include) key += "+" + lower(c);
-    return key + "|" + lower(i.where);
+    // The predicate as written or as deparsed: "status = 'x'" and "(status = 'x'::text)" are one.
+    std::string where;
+    for (const char c : lower(i.where))
+      if (!std::isspace(static_cast<unsigned char>(c)) && c != '(' && c != ')') where += c;
+    for (std::size_t at; (at = where.find("::text")) != std::string::npos;) where.erase(at, 6);
+    return key + "|" + where;
   } catch (const Error&) {
     return lower(ddl);
   }
@@ -154,6 +173,7 @@ class ReportBuilder {
   void collect();
   void add_index(IndexItem item);
   void add_finding(const SessionEntry& e, const Json& f, PlanItem item);
+  void supersede_single_query_indexes();
   std::optional<Json> benchmark_of(const std::string& sql) const;
 
   const SessionSnapshot& session_;
@@ -165,8 +185,14 @@ class ReportBuilder {
   std::set<std::string> plan_seen_;
   std::vector<IndexItem> indexes_;
   std::set<std::string> index_seen_;
-  std::vector<std::string> django_, django_seen_;  // ORM code to paste, and the fixes already in it
-  bool other_orm_ = false;                         // a log named another framework than Django
+  // ORM code to paste: its language ("python", "js", "ruby") and the identity of the index it adds, if any.
+  struct OrmBlock {
+    std::string code, language, index;
+  };
+  std::vector<OrmBlock> orm_;
+  std::vector<std::string> orm_seen_;                                    // the fixes already in orm_
+  std::map<std::string, std::pair<std::size_t, bool>> index_fix_items_;  // query|index -> plan_ position, measured
+  bool other_orm_ = false;                                               // a log named another framework than Django
   Json benchmarks_ = Json::array();
 };
 
@@ -176,13 +202,13 @@ void ReportBuilder::add_index(IndexItem item) {
   item.drop = item.statement.rfind("DROP", 0) == 0;
   const std::string identity = item.drop ? lower(item.statement) : index_identity(item.statement);
   if (!index_seen_.insert(identity).second) {
-    // The same index again: the one built and measured is the one to name.
+    // The same index again: keep the statement to run in production (named,
+    // CONCURRENTLY) and add what building it for real measured.
     for (auto& known : indexes_)
       if (item.tool == "benchmark_query" && known.tool != "benchmark_query" && !known.drop &&
           index_identity(known.statement) == identity) {
-        item.rule_id = known.rule_id;
-        item.why = known.why + "; " + item.why;
-        known = std::move(item);
+        known.why += "; " + item.why;
+        known.evidence = "measured";
         break;
       }
     return;
@@ -203,10 +229,25 @@ void ReportBuilder::add_finding(const SessionEntry& e, const Json& f, PlanItem i
   if (f.contains("saving_share") && f["saving_share"].is_number()) item.finding["saving_share"] = f["saving_share"];
   if (!item.estimate.empty()) item.finding["estimate"] = item.estimate;
   if (!item.evidence.empty()) item.finding["evidence"] = item.evidence;
+  std::string fix_index;  // the first index the fix creates
+  if (const auto at = str(f, "fix").find("CREATE INDEX"); at != std::string::npos)
+    fix_index = index_identity(str(f, "fix").substr(at, str(f, "fix").find(';', at) - at));
+  // One query explained twice (EXPLAIN, then EXPLAIN ANALYZE) gives one task: the measured one.
+  const bool keyed = !fix_index.empty() && e.tool == "explain_query" && str(f, "severity") != "info";
+  const std::string key = str(e.arguments, "sql") + "|" + fix_index;
+  const bool measured = str(f, "evidence") == "measured";
+  if (keyed)
+    if (const auto known = index_fix_items_.find(key); known != index_fix_items_.end()) {
+      if (measured && !known->second.second) {
+        plan_[known->second.first] = std::move(item);
+        known->second.second = true;
+      }
+      return;
+    }
   for (const auto& block : code_blocks(item.finding["fix"], "python"))
-    if (std::find(django_seen_.begin(), django_seen_.end(), block) == django_seen_.end()) {
-      django_seen_.push_back(block);
-      django_.push_back("# " + str(f, "title") + " (" + str(f, "rule_id") + ")\n" + block);
+    if (std::find(orm_seen_.begin(), orm_seen_.end(), block) == orm_seen_.end()) {
+      orm_seen_.push_back(block);
+      orm_.push_back({"# " + str(f, "title") + " (" + str(f, "rule_id") + ")\n" + block, "python", fix_index});
     }
   for (const auto& block : code_blocks(item.finding["fix"], "sql")) {
     std::vector<sql::StatementText> statements;
@@ -228,7 +269,32 @@ void ReportBuilder::add_finding(const SessionEntry& e, const Json& f, PlanItem i
                    .why = str(f, "summary"),
                    .evidence = str(f, "evidence")});
   }
+  if (keyed) index_fix_items_[key] = {plan_.size(), measured};
   (str(f, "severity") == "info" ? notes_ : plan_).push_back(std::move(item));
+}
+
+// suggest_indexes chose its set for the whole workload: an index explain_query
+// proposed for one query, on a table and leading column the set already
+// indexes, gives way to it (with its Django Meta block).
+void ReportBuilder::supersede_single_query_indexes() {
+  std::vector<std::pair<std::string, std::string>> chosen;  // table, leading key
+  for (const auto& i : indexes_)
+    if (i.tool == "suggest_indexes" && !i.drop)
+      if (const auto d = parse_index(i.statement); d && !d->keys.empty())
+        chosen.emplace_back(index_table(*d),
+                            lower(d->keys[0].column.empty() ? d->keys[0].expression : d->keys[0].column));
+  if (chosen.empty()) return;
+  std::set<std::string> gone;
+  std::erase_if(indexes_, [&](const IndexItem& i) {
+    if (i.tool != "explain_query" || i.drop) return false;
+    const auto d = parse_index(i.statement);
+    if (!d || d->keys.empty()) return false;
+    const auto lead = lower(d->keys[0].column.empty() ? d->keys[0].expression : d->keys[0].column);
+    if (std::find(chosen.begin(), chosen.end(), std::make_pair(index_table(*d), lead)) == chosen.end()) return false;
+    gone.insert(index_identity(i.statement));
+    return true;
+  });
+  std::erase_if(orm_, [&](const OrmBlock& b) { return !b.index.empty() && gone.count(b.index); });
 }
 
 std::optional<Json> ReportBuilder::benchmark_of(const std::string& sql) const {
@@ -290,8 +356,12 @@ void ReportBuilder::collect() {
       for (const char* list : {"recommendations", "unverified"})
         for (const auto& r : s.value(list, Json::array())) {
           std::string why = str(r, "reason");
-          const double before = r.value("benefit", 0.0);
-          if (before > 0) why += " (estimated benefit " + number(100 * before, 0) + "% of the workload's cost)";
+          // benefit is in planner cost units; its share of the workload's cost is what reads.
+          const double benefit = r.value("benefit", 0.0);
+          const double workload_cost = s.value("workload", Json::object()).value("cost_before", 0.0);
+          if (benefit > 0 && workload_cost > 0)
+            why += " (estimated: " + number(std::min(100.0, 100 * benefit / workload_cost), 0) +
+                   "% of the workload's cost)";
           add_index({.statement = str(r, "ddl"),
                      .tool = e->tool,
                      .rule_id = str(r, "rule_id"),
@@ -310,13 +380,16 @@ void ReportBuilder::collect() {
                    .rule_id = str(d, "rule_id"),
                    .why = str(d, "reason"),
                    .evidence = "measured"});
+      if (const std::string code = str(s, "django"); !code.empty()) {
+        orm_.push_back({"# The index set of suggest_indexes (Django)\n" + code, "python", ""});
+      }
       const Json w = s.value("workload", Json::object());
       if (w.value("cost_before", 0.0) > 0 && !s.value("recommendations", Json::array()).empty()) {
         PlanItem item;
         item.share = w.value("improvement", 0.0);
         item.evidence = "estimated";
         item.estimate = "workload cost " + number(w.value("cost_before", 0.0)) + " → " +
-                        number(w.value("cost_after", 0.0)) + " (" + number(100 * *item.share, 0) +
+                        number(w.value("cost_after", 0.0)) + " (" + number(100 * *item.share, 1) +
                         "% lower, estimated with hypothetical indexes)";
         Json f = {{"rule_id", "INDEX_SET"},
                   {"title", "Create the recommended index set"},
@@ -350,11 +423,13 @@ void ReportBuilder::collect() {
             framework == "sqlalchemy" || framework == "rails" || framework == "graphql" ? framework : "django";
         const std::string code_fix = str(fix, orm.c_str());
         if (orm != "django") other_orm_ = true;
-        if (!code_fix.empty() && std::find(django_seen_.begin(), django_seen_.end(), code_fix) == django_seen_.end()) {
+        if (!code_fix.empty() && std::find(orm_seen_.begin(), orm_seen_.end(), code_fix) == orm_seen_.end()) {
           std::string code = "# " + str(g, "title") + " on " + str(g, "table") + " (" + str(g, "rule_id") + ")";
           if (g.contains("call_site")) code += "\n# at " + str(g["call_site"], "description");
-          django_seen_.push_back(code_fix);
-          django_.push_back(code + "\n" + code_fix);
+          orm_seen_.push_back(code_fix);
+          const bool js = code_fix.find("new DataLoader(") != std::string::npos;  // else strawberry's, in Python
+          orm_.push_back({(js ? "//" + code.substr(1) : code) + "\n" + code_fix,
+                          js ? "js" : (orm == "rails" ? "ruby" : "python"), ""});
         }
         add_finding(*e, f, std::move(item));
       }
@@ -387,6 +462,7 @@ void ReportBuilder::collect() {
       }
     }
   }
+  supersede_single_query_indexes();
   // Most to gain first: time saved, then share, then severity.
   std::stable_sort(plan_.begin(), plan_.end(), [](const PlanItem& a, const PlanItem& b) {
     if (a.saved_ms.has_value() != b.saved_ms.has_value()) return a.saved_ms.has_value();
@@ -506,9 +582,9 @@ SessionReport ReportBuilder::render() const {
   }
 
   // 4. Django code: the ORM fixes and model indexes the findings give.
-  if (!django_.empty()) {
+  if (!orm_.empty()) {
     md += other_orm_ ? "\n## ORM code changes\n\n" : "\n## Django code\n\n";
-    for (const auto& code : django_) md += "```" + std::string(other_orm_ ? "" : "python") + "\n" + code + "\n```\n";
+    for (const auto& b : orm_) md += "```" + b.language + "\n" + b.code + "\n```\n";
   }
 
   // 5. Configuration files, from tune_pool.
@@ -528,7 +604,8 @@ SessionReport ReportBuilder::render() const {
       if (!str(cs, "direct").empty()) config += "- Migrations and admin (direct): `" + str(cs, "direct") + "`\n";
     }
     std::string memory;
-    for (const auto& m : e->structured.value("memory_settings", Json::array()))
+    const Json tuned = e->structured.value("memory_settings", Json::object());
+    for (const auto& m : tuned.is_object() ? tuned.value("settings", Json::array()) : Json::array())
       memory += str(m, "name") + " = " + str(m, "value") + "\n";
     if (!memory.empty()) config += "\n`postgresql.conf`:\n\n```ini\n" + memory + "```\n";
   }

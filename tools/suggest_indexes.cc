@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/advisor/advisor.h"
+#include "core/advisor/django_index.h"
 #include "core/advisor/verification.h"
 #include "core/pg/database_pool.h"
 #include "core/pg/index_apply.h"
@@ -192,6 +193,9 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
                    {"index_bytes_added", a.bytes_added}};
   s["recommendations"] = Json::array();
   for (const auto& r : a.recommendations) s["recommendations"].push_back(recommendation_json(r, rules));
+  std::vector<advisor::Candidate> chosen;
+  for (const auto& r : a.recommendations) chosen.push_back(r.candidate);
+  s["django"] = advisor::django_code(chosen);
   s["unverified"] = Json::array();
   for (const auto& r : a.unverified) s["unverified"].push_back(recommendation_json(r, rules));
   s["drops"] = Json::array();
@@ -242,6 +246,9 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
   } else if (a.mode == "hypopg") {
     md += "No new B-tree or BRIN index cuts the workload's estimated cost by the minimum improvement.\n\n";
   }
+  if (!out.structured["django"].empty())
+    md += "## Django\n\nThe same indexes in the models and a migration that builds them concurrently:\n\n```python\n" +
+          out.structured["django"].get<std::string>() + "```\n\n";
   if (!a.unverified.empty()) {
     md += a.mode == "hypopg" ? "## Not chosen, or judged by rule only\n\n" : "## Candidate indexes (unverified)\n\n";
     for (const auto& r : a.unverified) render_recommendation(md, ++n, r, workload, rules);
@@ -520,6 +527,7 @@ Json output_schema() {
         "required": ["queries", "cost_before", "cost_after", "improvement", "index_bytes_added"]
       },
       "recommendations": {"type": "array", "description": "Chosen indexes, costed with HypoPG, most benefit first.", "items": {}},
+      "django": {"type": "string", "description": "The recommendations as Django Meta.indexes entries and an AddIndexConcurrently migration (RunSQL where Django's index API cannot express one); empty without recommendations."},
       "unverified": {"type": "array", "description": "Candidates not chosen: GIN whose estimated gain from the plans is too small, everything offline or without HypoPG, unindexed foreign keys the workload did not need.", "items": {}},
       "drops": {
         "type": "array",

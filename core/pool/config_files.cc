@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/common/python_literal.h"
+
 namespace dbopt::pool {
 namespace {
 
@@ -13,17 +15,8 @@ bool version_at_least(const std::string& version, int major, int minor) {
   return ma > major || (ma == major && mi >= minor);
 }
 
-std::string py_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string env(const std::string& name, const std::string& fallback) {
-  return "os.environ.get(" + py_string(name) + ", " + py_string(fallback) + ")";
+  return "os.environ.get(" + python_string(name) + ", " + python_string(fallback) + ")";
 }
 
 struct Address {
@@ -130,7 +123,9 @@ std::string pgbouncer_ini(const PoolDesign& d, const ConnectionTarget& t, const 
 std::string django_databases(const PoolDesign& d, const PoolInputs& in, const knowledge::RuleBook& rules,
                              const ConnectionTarget& t) {
   const knowledge::Rule& rule = rules.rule("POOL_DJANGO_SETTINGS");
-  const int connect_timeout = static_cast<int>(rule.threshold("connect_timeout_s"));
+  // A compute that scales to zero makes the first connection wait for it to resume.
+  const int connect_timeout =
+      static_cast<int>(rule.threshold(d.cold_start_ms > 0 ? "cold_start_connect_timeout_s" : "connect_timeout_s"));
   const int statement_timeout = static_cast<int>(rule.threshold("statement_timeout_ms"));
   // Django's docs: under ASGI persistent connections are not reused safely; pool instead.
   const int conn_max_age = in.app.async_workers ? 0 : static_cast<int>(rule.threshold("conn_max_age_s"));

@@ -218,9 +218,10 @@ void demand_exceeds_cores(Reporter& report, const Sizing& z, const AppSide& app,
 }
 
 // Autoscaling and scale to zero (Neon): what the range means for the
-// connection limit, the cores, the pool and the bill.
-void autoscaling_advice(Reporter& report, const Sizing& z, const Platform& platform, const ComputeSize& floor,
-                        const ComputeSize& ceiling, const ServerSide& server) {
+// connection limit, the cores, the pool and the bill. Returns the cold start
+// (ms) a new connection may wait, 0 without scale to zero.
+int autoscaling_advice(Reporter& report, const Sizing& z, const Platform& platform, const ComputeSize& floor,
+                       const ComputeSize& ceiling, const ServerSide& server) {
   const Autoscaling& a = *platform.autoscaling;
   const double per_core = report.threshold("POOL_CORE_BOUND", "connections_per_core");
   const double spindles = report.threshold("POOL_CORE_BOUND", "default_effective_spindles");
@@ -243,14 +244,17 @@ void autoscaling_advice(Reporter& report, const Sizing& z, const Platform& platf
                    "scales up.";
   }
   std::string zero_advice =
-      to_zero ? "Scale to zero is on: after " + std::to_string(a.scale_to_zero_after_s) +
-                    " s without active queries the compute suspends, and the next connection waits about " +
-                    std::to_string(a.cold_start_ms) +
-                    " ms while it resumes (then reads a cold cache). Set the app's connect timeout well above that "
-                    "(connect_timeout=10), do not run keep-alive queries from the pool (they keep the compute awake "
-                    "and billed), and turn scale to zero off for a production database that is never idle for " +
-                    std::to_string(a.scale_to_zero_after_s / 60) + " minutes (the cold start would only hit users)."
-              : "Scale to zero is off: the compute is billed every hour, at least at the minimum size.";
+      to_zero
+          ? "Scale to zero is on: after " + std::to_string(a.scale_to_zero_after_s) +
+                " s without active queries the compute suspends, and the next connection waits about " +
+                std::to_string(a.cold_start_ms) +
+                " ms while it resumes (then reads a cold cache). Set the app's connect timeout well above that "
+                "(connect_timeout=" +
+                num(report.threshold("POOL_DJANGO_SETTINGS", "cold_start_connect_timeout_s")) +
+                ", as the settings below do), do not run keep-alive queries from the pool (they keep the compute awake "
+                "and billed), and turn scale to zero off for a production database that is never idle for " +
+                std::to_string(a.scale_to_zero_after_s / 60) + " minutes (the cold start would only hit users)."
+          : "Scale to zero is off: the compute is billed every hour, at least at the minimum size.";
   report.add("POOL_AUTOSCALING",
              {{"platform", platform.name},
               {"low", num(low)},
@@ -272,6 +276,7 @@ void autoscaling_advice(Reporter& report, const Sizing& z, const Platform& platf
               {"min_cu_hours_per_month", low * a.hours_per_month},
               {"max_cu_hours_per_month", high * a.hours_per_month},
               {"cold_start_ms", to_zero ? a.cold_start_ms : 0}});
+  return to_zero ? a.cold_start_ms : 0;
 }
 
 }  // namespace
@@ -715,7 +720,8 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
     demand_exceeds_cores(report, z, app, *platform, floor_size.has_value(), std::nullopt);
   }
 
-  if (floor_size && ceiling_size) autoscaling_advice(report, z, *platform, *floor_size, *ceiling_size, server);
+  if (floor_size && ceiling_size)
+    d.cold_start_ms = autoscaling_advice(report, z, *platform, *floor_size, *ceiling_size, server);
 
   // Step 6: the app-side pool per process.
   if (z.connections_per_instance) {

@@ -121,6 +121,7 @@ struct PoolDesign {
   std::string memory_settings_note;
   std::vector<knowledge::Finding> findings;  // most urgent first
   std::vector<std::string> notes;
+  int cold_start_ms = 0;  // a new connection's wait while a scaled-to-zero compute resumes
 };
 
 PoolDesign design_pool(const PoolInputs& inputs, const PlatformTable& platforms, const knowledge::RuleBook& rules,

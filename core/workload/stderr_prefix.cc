@@ -188,6 +188,23 @@ bool StderrPrefix::parse_heuristic(std::string_view line, PrefixValues& values, 
       break;
     }
   }
+  // Key=value fields a log_line_prefix often carries (app=%a, user=%u, db=%d):
+  // the application name is the framework's evidence and part of the unit of work.
+  const auto field = [&](std::string_view key, std::string& out) {
+    out.clear();  // the caller reuses one PrefixValues for every line
+    for (std::size_t at = prefix.find(key); at != std::string_view::npos; at = prefix.find(key, at + 1)) {
+      if (at > 0 && std::isalnum(static_cast<unsigned char>(prefix[at - 1]))) continue;
+      const std::size_t from = at + key.size();
+      std::size_t end = from;
+      while (end < prefix.size() && prefix[end] != ',' && prefix[end] != ' ' && prefix[end] != ']') ++end;
+      out.assign(prefix.substr(from, end - from));
+      return;
+    }
+  };
+  field("app=", values.application);
+  if (values.application.empty()) field("application_name=", values.application);
+  field("user=", values.user);
+  field("db=", values.database);
   pos = level;
   return true;
 }

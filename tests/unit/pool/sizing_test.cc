@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/common/error.h"
+#include "core/pool/config_files.h"
 #include "core/pool/pgtune.h"
 #include "pool_test_support.h"
 
@@ -188,12 +189,16 @@ TEST(Sizing, NeonAutoscalingRangeSetsTheLimitTheFloorAndTheBill) {
   EXPECT_EQ(scaling->numbers.at("cold_start_ms"), 500);
   EXPECT_NE(scaling->fix.find("raise the minimum to 1 CU"), std::string::npos) << scaling->fix;
   EXPECT_NE(scaling->fix.find("after 300 s without active queries"), std::string::npos) << scaling->fix;
+  // The settings to paste wait out the cold start the advice names.
+  EXPECT_NE(scaling->fix.find("connect_timeout=10"), std::string::npos) << scaling->fix;
+  EXPECT_NE(django_databases(d, in, shipped_rules()).find("\"connect_timeout\": 10,"), std::string::npos);
   in.server.scale_to_zero = false;
   in.server.autoscaling_min_cu = 1;
   d = design(in);
   scaling = finding(d, "POOL_AUTOSCALING");
   ASSERT_NE(scaling, nullptr);
   EXPECT_EQ(scaling->numbers.at("cold_start_ms"), 0);
+  EXPECT_NE(django_databases(d, in, shipped_rules()).find("\"connect_timeout\": 5,"), std::string::npos);
   EXPECT_NE(scaling->fix.find("covers the busy connections"), std::string::npos) << scaling->fix;
   // A range where the platform has none is refused, naming the field.
   in.platform = "supabase";

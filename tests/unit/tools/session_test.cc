@@ -23,6 +23,19 @@ namespace {
 
 using ::testing::HasSubstr;
 
+std::string section(const std::string& md, const std::string& heading) {
+  const auto start = md.find("\n## " + heading);
+  if (start == std::string::npos) return "";
+  const auto end = md.find("\n## ", start + 4);
+  return md.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 SessionEntry entry(const std::string& tool) {
   return {.tool = tool, .arguments = {}, .structured = {}, .markdown = "", .is_error = false, .at = {}};
 }
@@ -223,9 +236,13 @@ TEST_F(SessionLive, ExplainMeasureReportAndFileFromOneSession) {
   std::snprintf(execution, sizeof execution, "%.2f ms measured",
                 explained.structured["plan_summary"]["execution_time_ms"].get<double>());
   EXPECT_THAT(md, HasSubstr(execution));
-  EXPECT_THAT(md, HasSubstr("CREATE INDEX session_items_product ON order_items (product_id);"));
+  // The index to run in production (CONCURRENTLY, from explain_query's fix), with the benchmark's measurement.
+  const std::string indexes = section(md, "Index definitions");
+  EXPECT_EQ(occurrences(indexes, "CREATE INDEX"), 1u) << indexes;
+  EXPECT_THAT(indexes, HasSubstr("CREATE INDEX CONCURRENTLY order_items_product_id_idx ON order_items (product_id);"));
+  EXPECT_THAT(indexes, HasSubstr("built for real on the scratch database"));
   EXPECT_THAT(md, HasSubstr("FROM pg_stat_statements"));
-  EXPECT_THAT(md, HasSubstr("indexrelname IN ('session_items_product')"));
+  EXPECT_THAT(md, HasSubstr("indexrelname IN ('order_items_product_id_idx')"));
   ASSERT_FALSE(explained.structured["findings"].empty()) << explained.markdown;
   const std::string rule = explained.structured["findings"][0]["rule_id"];
   EXPECT_THAT(md, HasSubstr("`" + rule + "`"));
@@ -245,19 +262,6 @@ TEST_F(SessionLive, ExplainMeasureReportAndFileFromOneSession) {
 }
 
 // The text of a report's section: from its "## " heading to the next one.
-std::string section(const std::string& md, const std::string& heading) {
-  const auto start = md.find("\n## " + heading);
-  if (start == std::string::npos) return "";
-  const auto end = md.find("\n## ", start + 4);
-  return md.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
-std::size_t occurrences(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 TEST_F(SessionLive, ReportIsAPlanByImpactWithEachIndexOnceAndTheOrmAndPoolInTheirPlaces) {
   const std::string id = call("start_session", {{"title", "Orders are slow"}}).structured["session"];
   const std::string sql = "SELECT id, total_cents FROM orders WHERE status = 'refunded'";
@@ -292,9 +296,11 @@ TEST_F(SessionLive, ReportIsAPlanByImpactWithEachIndexOnceAndTheOrmAndPoolInThei
     EXPECT_GT(at, last) << heading;
     last = at;
   }
-  // explain_query and suggest_indexes propose the same index: it is defined once.
+  // explain_query and suggest_indexes both index orders(status): the advisor's workload-wide choice is the one.
   const std::string indexes = section(md, "Index definitions");
-  EXPECT_EQ(occurrences(indexes, "ON orders (status)"), 1u) << indexes;
+  EXPECT_EQ(occurrences(indexes, "(status)"), 1u) << indexes;
+  EXPECT_THAT(indexes, HasSubstr("ON public.orders USING btree (status)"));
+  EXPECT_THAT(indexes, HasSubstr("From suggest_indexes"));
   // The plan: every item has its impact; info notes and pool items are apart.
   const std::string plan = section(md, "Optimization plan (by impact)");
   const auto queries = plan.find("### Queries and indexes"), pool_part = plan.find("### Connection pool and server");
@@ -327,7 +333,7 @@ TEST(SessionReport, CreateBeforeDropAndEachStatementOnce) {
     "drops": [{"index": "orders_old_idx", "table": "orders", "rule_id": "INDEX_UNUSED", "reason": "never scanned",
                "ddl": "DROP INDEX CONCURRENTLY orders_old_idx;", "size_bytes": 8192}],
     "recommendations": [{"ddl": "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);", "reason": "filter",
-                         "rule_id": "INDEX_FILTER", "evidence": "estimated", "benefit": 0.5}],
+                         "rule_id": "INDEX_FILTER", "evidence": "estimated", "benefit": 50}],
     "workload": {"queries": 1, "cost_before": 100, "cost_after": 50, "improvement": 0.5}})");
   // An earlier call proposed only the drop: it still comes after the CREATE.
   SessionEntry drop_only = entry("suggest_indexes");
@@ -339,7 +345,71 @@ TEST(SessionReport, CreateBeforeDropAndEachStatementOnce) {
   EXPECT_EQ(occurrences(indexes, "DROP INDEX CONCURRENTLY orders_old_idx;\n"), 1u) << indexes;
   EXPECT_LT(indexes.find("CREATE INDEX"), indexes.find("DROP INDEX")) << indexes;
   EXPECT_EQ(report.markdown.find(";;"), std::string::npos) << report.markdown;
-  EXPECT_NE(report.markdown.find("50% lower, estimated"), std::string::npos) << report.markdown;
+  EXPECT_NE(report.markdown.find("50.0% lower, estimated"), std::string::npos) << report.markdown;
+  EXPECT_NE(indexes.find("(estimated: 50% of the workload's cost)"), std::string::npos) << indexes;
+}
+
+// One problem seen by three tools (EXPLAIN, EXPLAIN ANALYZE, the advisor) and
+// measured by a fourth is one task and one index: the advisor's DDL (named,
+// CONCURRENTLY) with benchmark_query's measurement.
+TEST(SessionReport, OneTaskAndOneIndexPerProblemAcrossTools) {
+  const std::string sql = "SELECT * FROM big_orders WHERE status = 'disputed'";
+  const std::string fix =
+      "Index it:\n\n```sql\nCREATE INDEX CONCURRENTLY big_orders_status_idx ON big_orders (status);\n```\n\n"
+      "```python\nclass Meta:\n    indexes = [models.Index(fields=[\"status\"], "
+      "name=\"big_orders_status_idx\")]\n```\n";
+  SessionEntry estimated = entry("explain_query");
+  estimated.arguments = {{"sql", sql}};
+  estimated.structured = {{"findings",
+                           {{{"rule_id", "PLAN_SELECTIVE_SCAN_ESTIMATED"},
+                             {"title", "Sequential scan for a few estimated rows"},
+                             {"severity", "high"},
+                             {"evidence", "estimated"},
+                             {"where", "node 1"},
+                             {"summary", "reads 2,000,000 rows for 67"},
+                             {"fix", fix}}}}};
+  SessionEntry measured = estimated;
+  measured.structured["findings"][0]["rule_id"] = "PLAN_SEQ_SCAN_LARGE_FILTER";
+  measured.structured["findings"][0]["evidence"] = "measured";
+  measured.structured["findings"][0]["summary"] = "read 2,000,001 rows and kept 18";
+  SessionEntry advisor = entry("suggest_indexes");
+  advisor.structured = Json::parse(R"({
+    "recommendations": [{"ddl": "CREATE INDEX CONCURRENTLY big_orders_status_partial_idx ON public.big_orders USING btree (status) WHERE status = 'disputed';",
+                         "reason": "rare value", "rule_id": "INDEX_PARTIAL", "evidence": "estimated", "benefit": 2657562}],
+    "django": "# models.py, the model on table public.big_orders:\n",
+    "workload": {"queries": 1, "cost_before": 2675937, "cost_after": 18375, "improvement": 0.993}})");
+  SessionEntry bench = entry("benchmark_query");
+  bench.arguments = {{"sql", sql}};
+  bench.structured = Json::parse(R"({"timings_ms": {"median": 94.2}, "after": {"timings_ms": {"median": 0.25}},
+    "indexes_built": [{"statement": "CREATE INDEX ON big_orders(status) WHERE status = 'disputed'", "build_ms": 196}]})");
+  SessionEntry managed = entry("tune_pool");
+  managed.structured = {
+      {"memory_settings",
+       {{"rule_id", "POOL_PGTUNE_MEMORY"}, {"settings", Json::array()}, {"note", "Supabase sets them"}}}};
+  SessionEntry tuned = entry("tune_pool");
+  tuned.structured = {
+      {"memory_settings",
+       {{"rule_id", "POOL_PGTUNE_MEMORY"},
+        {"settings", {{{"name", "shared_buffers"}, {"value", "4GB"}, {"arithmetic", "25% of 16 GB"}}}}}}};
+  SessionSnapshot session;
+  session.id = "s_" + std::string(32, '2');
+  session.entries = {estimated, measured, advisor, bench, managed, tuned};
+  const std::string md = render_session_report(session).markdown;
+
+  const std::string plan = section(md, "Optimization plan");
+  EXPECT_EQ(occurrences(plan, "PLAN_SEQ_SCAN_LARGE_FILTER"), 1u) << plan;
+  EXPECT_EQ(occurrences(plan, "PLAN_SELECTIVE_SCAN_ESTIMATED"), 0u) << "the measured finding replaces the estimate";
+  const std::string indexes = section(md, "Index definitions");
+  EXPECT_EQ(occurrences(indexes, "CREATE INDEX"), 1u) << indexes;
+  EXPECT_THAT(indexes, HasSubstr("CREATE INDEX CONCURRENTLY big_orders_status_partial_idx ON public.big_orders"));
+  EXPECT_THAT(indexes, HasSubstr("(estimated: 99% of the workload's cost); built for real"));
+  EXPECT_THAT(indexes, HasSubstr("[measured]"));
+  const std::string code = section(md, "Django code");
+  EXPECT_THAT(code, HasSubstr("# The index set of suggest_indexes (Django)"));
+  EXPECT_EQ(code.find("big_orders_status_idx"), std::string::npos) << "the explain-only index gave way: " << code;
+  const std::string config = section(md, "Configuration files");
+  EXPECT_THAT(config, HasSubstr("shared_buffers = 4GB\n"));
+  EXPECT_EQ(config.find("\n = \n"), std::string::npos) << config;
 }
 
 }  // namespace

@@ -90,6 +90,22 @@ TEST(StderrLog, OddPrefixIsReadHeuristically) {
   EXPECT_EQ(r.stats.skipped_lines, 0u);
 }
 
+// '%m [%p] app=%a ' is none of the detected prefixes; the heuristic still reads
+// the application name (a GraphQL server's evidence) and the user and database.
+TEST(StderrLog, HeuristicPrefixKeepsKeyValueFields) {
+  const Read r = read_text(
+      "2026-12-03 10:00:00.001 UTC [4242] app=apollo-graphql LOG:  duration: 0.412 ms  statement: SELECT 1\n"
+      "2026-12-03 10:00:00.002 UTC [4243] user=api,db=shop,application_name=web-1 LOG:  duration: 0.1 ms  "
+      "statement: SELECT 2\n"
+      "2026-12-03 10:00:00.003 UTC [4244] myapp=x LOG:  duration: 0.1 ms  statement: SELECT 3\n");
+  EXPECT_THAT(r.stats.log_line_prefix, HasSubstr("heuristic"));
+  ASSERT_EQ(r.events.size(), 3u);
+  EXPECT_EQ(r.events[0].application, "apollo-graphql");
+  EXPECT_EQ(r.events[0].session, "4242");
+  EXPECT_EQ(r.events[1].application, "web-1");
+  EXPECT_EQ(r.events[2].application, "") << "myapp= is not app=";
+}
+
 TEST(StderrLog, GivenPrefixWithUnusualLiteralsAndOptionalPart) {
   const std::string log =
       "1795796125.123|4242|web-1|alice LOG:  duration: 3.5 ms  statement: SELECT 1\n"
