@@ -62,6 +62,7 @@ std::string percent(double share) {
 
 std::string time_text(const Group& g) {
   if (!g.timed) return "no durations in the log";
+  if (g.total_ms <= 0) return "each logged as 0 ms (below the log's resolution; the round trips are the cost)";
   return ms_text(g.total_ms) + " in all, " + ms_text(g.mean_ms()) + " each, " + percent(g.share()) +
          " of the unit's database time";
 }
@@ -279,8 +280,11 @@ ToolResult run_detect(const Json& args, ToolContext& ctx) {
     for (std::size_t i = 0; i < result.groups.size() && i < 5; ++i) {
       const Group& g = result.groups[i];
       md << "| " << i + 1 << " | " << g.severity << " | " << nplusone::to_string(g.kind) << " | " << g.table << " | "
-         << g.n << " | " << g.executions << " | " << (g.timed ? ms_text(g.total_ms) : "-") << " | "
-         << (g.timed ? percent(g.share()) : "-") << " | " << main_fix(g) << " |\n";
+         << g.n << " | " << g.executions << " | "
+         << (!g.timed         ? "-"
+             : g.total_ms > 0 ? ms_text(g.total_ms)
+                              : "0 as logged")
+         << " | " << (g.timed && g.total_ms > 0 ? percent(g.share()) : "-") << " | " << main_fix(g) << " |\n";
     }
     md << "\n";
     int index = 1;

@@ -425,7 +425,9 @@ class Detector {
   void rate(Group& g) const {
     const Thresholds& t = thresholds(g.kind);
     const double per_unit = g.units ? g.total_ms / static_cast<double>(g.units) : g.total_ms;
-    if (g.timed) {
+    // Every statement logged as 0 ms (Django logs seconds to 3 decimals) is below
+    // the log's resolution, not free: the count decides, as without durations.
+    if (g.timed && g.total_ms > 0) {
       g.severity = per_unit >= t.high_unit_ms || g.share() >= t.high_share       ? "high"
                    : per_unit >= t.medium_unit_ms || g.share() >= t.medium_share ? "medium"
                                                                                  : "low";
@@ -434,7 +436,9 @@ class Detector {
     } else {
       const auto n = static_cast<std::int64_t>(g.n);
       g.severity = n >= t.high_repeats ? "high" : n >= t.medium_repeats ? "medium" : "low";
-      g.severity_reason = std::to_string(g.n) + " round trips where 1 would do (no durations in the log)";
+      g.severity_reason = std::to_string(g.n) + " round trips where 1 would do (" +
+                          (g.timed ? "each logged as 0 ms, below the log's resolution" : "no durations in the log") +
+                          ")";
     }
   }
 
@@ -662,7 +666,9 @@ class Detector {
       return std::to_string(n) + " statements of the same shape with different values" +
              (period > 1 ? " in a loop body of " + std::to_string(period) + " statements" : std::string()) +
              (source ? ", after the source query" : std::string()) +
-             (timed ? ", " + format_ms(total) + " ms in all" : ", count only (no durations in the log)");
+             (!timed      ? ", count only (no durations in the log)"
+              : total > 0 ? ", " + format_ms(total) + " ms in all"
+                          : ", each logged as 0 ms (below the log's resolution)");
     };
     group_key_.clear();
     group_key_ += std::to_string(shape);

@@ -43,7 +43,7 @@ inline const char* to_string(GroupingKind k) {
     case GroupingKind::thread:
       return "thread name";
     case GroupingKind::session:
-      return "database session (pid/session id, with application_name)";
+      return "database connection (pid/session id with application_name, or Django's database alias)";
     case GroupingKind::application:
       return "application_name";
     case GroupingKind::log:

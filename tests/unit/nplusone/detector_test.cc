@@ -573,5 +573,22 @@ TEST(Detector, AggregatesOneLoopOverManyUnits) {
   EXPECT_THAT(r.grouping, HasSubstr("3 dbopt-unit: markers"));
 }
 
+// Django's debug log writes seconds to 3 decimals: fast queries are "(0.000)".
+// That is below the log's resolution, not free; the count decides severity.
+TEST(Detector, LoopsLoggedAsZeroMillisecondsAreRatedByCount) {
+  std::string log =
+      "(0.001) SELECT \"blog_post\".\"id\", \"blog_post\".\"author_id\" FROM \"blog_post\" LIMIT 30; args=(); "
+      "alias=default\n";
+  for (int i = 1; i <= 25; ++i)
+    log += "(0.000) SELECT \"blog_author\".\"id\" FROM \"blog_author\" WHERE \"blog_author\".\"id\" = " +
+           std::to_string(i) + " LIMIT 21; args=(" + std::to_string(i) + ",); alias=default\n";
+  std::istringstream in(log);
+  const auto r = analyze_log(in, {}, defaults());
+  ASSERT_EQ(r.groups.size(), 1u);
+  EXPECT_EQ(r.groups[0].severity, "medium") << r.groups[0].severity_reason;  // 25 >= medium_repeats 20
+  EXPECT_THAT(r.groups[0].severity_reason, HasSubstr("each logged as 0 ms, below the log's resolution"));
+  EXPECT_THAT(r.grouping, HasSubstr("Django's database alias"));
+}
+
 }  // namespace
 }  // namespace dbopt::nplusone

@@ -302,7 +302,7 @@ TEST_P(DjangoSiteLogs, EveryHandlerClassifiedWithTheDefaults) {
   const std::string grouping = file.ends_with(".jsonl")                   ? "request id"
                                : file.find("thread") != std::string::npos ? "thread name"
                                : file == "django.log"                     ? "dbopt-unit: markers"
-                                                                          : "database session";
+                                                                          : "database connection";
   EXPECT_THAT(r.grouping, HasSubstr(grouping));
   for (const auto& g : r.groups) EXPECT_LE(g.units, r.units) << "a group never has more units than the log";
 }
