@@ -311,8 +311,8 @@ void ReportBuilder::collect() {
     if (!s.is_object()) continue;
     if (e->tool == "explain_query") {
       const Json plan = s.value("plan_summary", Json::object());
-      const auto measured =
-          plan.contains("execution_time_ms") ? std::optional<double>(plan["execution_time_ms"]) : std::nullopt;
+      const bool timed = plan.contains("execution_time_ms") && plan["execution_time_ms"].is_number();
+      const double run_ms = timed ? plan["execution_time_ms"].get<double>() : 0.0;
       const auto bench = benchmark_of(str(e->arguments, "sql"));
       for (const auto& f : s.value("findings", Json::array())) {
         PlanItem item;
@@ -324,10 +324,10 @@ void ReportBuilder::collect() {
           item.evidence = "measured";
           item.estimate = "median " + ms_text(before) + " → " + ms_text(after) +
                           " with the index built on the scratch database (measured, benchmark_query)";
-        } else if (measured && share > 0) {
-          item.saved_ms = share * *measured;
-          item.estimate = "up to " + ms_text(share * *measured) + " of the query's " + ms_text(*measured) +
-                          " per run (" + number(100 * share, 0) + "%, measured by EXPLAIN ANALYZE)";
+        } else if (timed && share > 0) {
+          item.saved_ms = share * run_ms;
+          item.estimate = "up to " + ms_text(share * run_ms) + " of the query's " + ms_text(run_ms) + " per run (" +
+                          number(100 * share, 0) + "%, measured by EXPLAIN ANALYZE)";
         } else if (share > 0) {
           item.share = share;
           item.estimate = "up to " + number(100 * share, 0) + "% of the plan's cost (estimated by the planner)";

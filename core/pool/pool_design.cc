@@ -371,9 +371,10 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                                       : floor_size     ? floor_size->vcpus
                                       : d.compute_size ? d.compute_size->vcpus
                                                        : std::nullopt;
-  const std::optional<double> memory_gb = server.memory_gb ? server.memory_gb
-                                          : d.compute_size ? d.compute_size->memory_gb
-                                                           : std::nullopt;
+  // 0: not known (a plain double: gcc mistakes an optional here for uninitialized).
+  const double memory_gb = server.memory_gb                              ? *server.memory_gb
+                           : d.compute_size && d.compute_size->memory_gb ? *d.compute_size->memory_gb
+                                                                         : 0.0;
   std::optional<int> max_connections;
   std::string max_connections_source;
   if (d.compute_size) {
@@ -389,9 +390,9 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
   } else if (server.max_connections) {
     max_connections = server.max_connections;
     max_connections_source = "given";
-  } else if (memory_gb && platform->max_connections_for_memory(*memory_gb)) {
-    max_connections = platform->max_connections_for_memory(*memory_gb);
-    max_connections_source = platform->max_connections_formula_text(*memory_gb);
+  } else if (memory_gb > 0 && platform->max_connections_for_memory(memory_gb)) {
+    max_connections = platform->max_connections_for_memory(memory_gb);
+    max_connections_source = platform->max_connections_formula_text(memory_gb);
   }
   if (live_server && live_server->max_connections > 0) {
     if (max_connections && *max_connections != live_server->max_connections)
@@ -893,9 +894,9 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
 
   // Memory settings by connection count (pgtune), where the memory is ours to set.
   const bool managed_memory = d.platform_known && (platform->id == "supabase" || platform->id == "neon");
-  if (memory_gb && !managed_memory) {
+  if (memory_gb > 0 && !managed_memory) {
     const knowledge::Rule& tune_rule = report.rule("POOL_PGTUNE_MEMORY");
-    PgTuneInput tune{.memory_gb = *memory_gb,
+    PgTuneInput tune{.memory_gb = memory_gb,
                      .cpus = cores,
                      .max_connections = max_connections.value_or(100),
                      .workload = server.workload,
@@ -909,7 +910,7 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
       return TunedSetting{};
     };
     report.add("POOL_PGTUNE_MEMORY",
-               {{"memory", num(*memory_gb) + " GB"},
+               {{"memory", num(tune.memory_gb) + " GB"},
                 {"cpus", cores ? num(*cores) : std::string("unknown")},
                 {"max_connections", std::to_string(tune.max_connections)},
                 {"workload", to_string(server.workload)},
@@ -917,31 +918,30 @@ PoolDesign design_pool(const PoolInputs& in, const PlatformTable& platforms, con
                 {"work_mem", setting("work_mem").value}},
                "postgresql.conf", {{"work_mem_kb", setting("work_mem").number}});
     // The current work_mem against the memory left after shared_buffers.
-    std::optional<double> work_mem_kb =
-        server.work_mem_mb ? std::optional<double>(*server.work_mem_mb * 1024) : std::nullopt;
+    double work_mem_kb = server.work_mem_mb.value_or(0) * 1024;  // 0: not known
     std::optional<double> shared_kb;
     EvidenceSource source = EvidenceSource::inferred;
     if (live_server) {
-      if (!work_mem_kb && live_server->setting_kb("work_mem")) {
-        work_mem_kb = live_server->setting_kb("work_mem");
+      if (work_mem_kb <= 0 && live_server->setting_kb("work_mem")) {
+        work_mem_kb = *live_server->setting_kb("work_mem");
         source = EvidenceSource::measured;
       }
       shared_kb = live_server->setting_kb("shared_buffers");
     }
     if (!shared_kb) shared_kb = setting("shared_buffers").number;
-    if (work_mem_kb) {
+    if (work_mem_kb > 0) {
       const double ops = report.threshold("POOL_WORK_MEM_RISK", "operations_per_connection");
-      const double total = *work_mem_kb * tune.max_connections * ops;
-      const double available = *memory_gb * 1024 * 1024 - *shared_kb;
+      const double total = work_mem_kb * tune.max_connections * ops;
+      const double available = tune.memory_gb * 1024 * 1024 - shared_kb.value_or(0);
       if (total > available)
         report.add("POOL_WORK_MEM_RISK",
-                   {{"work_mem", format_kb(std::llround(*work_mem_kb))},
+                   {{"work_mem", format_kb(std::llround(work_mem_kb))},
                     {"connections", std::to_string(tune.max_connections)},
                     {"operations", num(ops)},
                     {"total", format_kb(std::llround(total))},
                     {"available", format_kb(std::llround(available))},
                     {"safe_work_mem", setting("work_mem").value}},
-                   "postgresql.conf", {{"work_mem_kb", *work_mem_kb}, {"total_kb", total}, {"available_kb", available}},
+                   "postgresql.conf", {{"work_mem_kb", work_mem_kb}, {"total_kb", total}, {"available_kb", available}},
                    source);
     }
   } else if (managed_memory) {

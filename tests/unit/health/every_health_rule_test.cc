@@ -478,7 +478,9 @@ TEST_P(EveryHealthRule, FiresOnItsCaseAndStaysQuietOnTheOther) {
     EXPECT_FALSE(hit->fix.empty());
     EXPECT_FALSE(hit->numbers.empty()) << "a finding carries its evidence numbers";
     EXPECT_EQ(hit->title, shipped_rules().rule(id).title);
-    if (c.severity) EXPECT_EQ(knowledge::to_string(hit->severity), std::string(knowledge::to_string(*c.severity)));
+    if (c.severity) {
+      EXPECT_EQ(knowledge::to_string(hit->severity), std::string(knowledge::to_string(*c.severity)));
+    }
   }
   EXPECT_GT(firing, 0) << id << " has no case that makes it fire";
   EXPECT_GT(quiet, 0) << id << " has no case where it must stay quiet";

@@ -96,8 +96,11 @@ TEST(CacheQuery, FiresOnAFrequentExpensiveReadOfStableTables) {
   EXPECT_THAT(f->fix, HasSubstr("{\"products\", \"categories\"}"));
   EXPECT_THAT(f->fix, HasSubstr("@receiver([post_save, post_delete])"));
   // The write-heavy cart_items query is not a candidate.
-  for (const auto& g : a.findings)
-    if (g.rule_id == "SCALE_CACHE_QUERY") EXPECT_NE(g.facts.at("queryid"), "43");
+  for (const auto& g : a.findings) {
+    if (g.rule_id == "SCALE_CACHE_QUERY") {
+      EXPECT_NE(g.facts.at("queryid"), "43");
+    }
+  }
 }
 
 TEST(CacheQuery, ATableInACommaJoinCountsToo) {
