@@ -212,6 +212,40 @@ std::vector<IndexKey> index_keys(const std::vector<ConditionTerm>& terms, const 
   return keys;
 }
 
+// A scan under a top-N sort (Limit -> [Gather Merge] -> Sort -> scan) whose
+// filter is all equalities: the sort's columns go after them, so the index
+// returns the rows in order and the LIMIT stops early (customer_id = $1 ORDER
+// BY created_at DESC LIMIT 10 -> (customer_id, created_at DESC)).
+void add_top_n_sort_keys(const PlanContext& ctx, std::size_t scan, const std::vector<ConditionTerm>& terms,
+                         std::vector<IndexKey>& keys) {
+  if (keys.empty()) return;
+  for (const auto& t : terms)
+    if (t.in_or || t.kind != TermKind::equality || !t.other_column.empty()) return;
+  const PlanNode* sort = nullptr;
+  for (auto p = ctx.metrics(scan).parent; p; p = ctx.metrics(*p).parent) {
+    const PlanNode& n = ctx.node(*p);
+    if (n.node_type == "Sort" && !sort) {
+      sort = &n;
+    } else if (n.node_type == "Limit") {
+      break;
+    } else if (n.node_type != "Gather Merge" && n.node_type != "Gather") {
+      return;  // a join, an aggregate, ...: the order is not the scan's
+    }
+    if (!ctx.metrics(*p).parent) return;  // no Limit above the sort
+  }
+  if (!sort) return;
+  std::vector<IndexKey> order;
+  for (const auto& key : sort->sort_key) {
+    const std::string expr = key.substr(0, key.find(' '));
+    std::string column = expr.substr(expr.rfind('.') == std::string::npos ? 0 : expr.rfind('.') + 1);
+    if (column.empty() || !std::all_of(column.begin(), column.end(),
+                                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }))
+      return;  // an expression: leave the keys as the filter gives them
+    order.push_back({column, key.find(' ') == std::string::npos ? "" : key.substr(key.find(' ') + 1), ""});
+  }
+  for (auto& k : order) add_key(keys, std::move(k));
+}
+
 std::vector<ConditionTerm> terms_of(const std::optional<std::string>& condition) {
   return condition ? detail::parse_condition(*condition) : std::vector<ConditionTerm>{};
 }
@@ -280,7 +314,9 @@ void seq_scan_large_filter(PlanContext& ctx, const Rule& rule, std::vector<Findi
     const double removed = m.rows_removed_by_filter_total;
     const double returned = m.actual_rows_total.value_or(0);
     if (removed + returned < min_scanned || *m.filter_removal_share < min_share) continue;
-    const auto keys = index_keys(detail::parse_condition(*n.filter), n, false);
+    const auto terms = detail::parse_condition(*n.filter);
+    auto keys = index_keys(terms, n, false);
+    add_top_n_sort_keys(ctx, id, terms, keys);
     FindingDraft draft = ctx.draft(rule, id);
     draft.fact("table", ctx.table_name(id))
         .fact("filter", *n.filter)
@@ -321,7 +357,9 @@ void selective_scan_estimated(PlanContext& ctx, const Rule& rule, std::vector<Fi
     const double returned = estimated_rows_all_processes(ctx, id);
     const double share = returned / size->rows;
     if (share > max_share) continue;
-    const auto keys = index_keys(detail::parse_condition(*n.filter), n, false);
+    const auto terms = detail::parse_condition(*n.filter);
+    auto keys = index_keys(terms, n, false);
+    add_top_n_sort_keys(ctx, id, terms, keys);
     FindingDraft draft = ctx.draft(rule, id);
     draft.saving(ctx.cost_share(id))
         .fact("table", ctx.table_name(id))

@@ -88,6 +88,36 @@ TEST(PlanChecker, EstimatedSelectiveScanCountsEveryParallelProcess) {
   EXPECT_GT(*scan.saving_share, 0.9) << "the scan is nearly all of the plan's cost";
 }
 
+// WHERE customer_id = 42 ORDER BY created_at DESC LIMIT 10: the index that
+// serves it leads with the equality and continues in the sort's order.
+TEST(PlanChecker, ScanUnderATopNSortGetsTheSortColumnsAfterTheEqualities) {
+  const std::string top_n = R"(Limit  (cost=26753.75..26754.92 rows=10 width=44)
+  ->  Gather Merge  (cost=26753.75..26757.71 rows=34 width=44)
+        Workers Planned: 2
+        ->  Sort  (cost=25753.73..25753.77 rows=17 width=44)
+              Sort Key: created_at DESC
+              ->  Parallel Seq Scan on orders  (cost=0.00..25753.36 rows=17 width=44)
+                    Filter: (customer_id = 42)
+)";
+  const TableSizes sizes = {{"orders", {.rows = 2'000'000, .pages = 16'667}}};
+  auto analyzed = analyze(top_n);
+  const Finding scan =
+      only(check_plan(analyzed->plan, analyzed->metrics, shipped_rules(), sizes), "PLAN_SELECTIVE_SCAN_ESTIMATED");
+  EXPECT_THAT(scan.fix, HasSubstr("ON orders (customer_id, created_at DESC);")) << scan.fix;
+  // Without the LIMIT the whole result is sorted anyway: the filter's columns only.
+  std::string no_limit = top_n.substr(top_n.find("Gather Merge"));
+  analyzed = analyze(no_limit);
+  const Finding all =
+      only(check_plan(analyzed->plan, analyzed->metrics, shipped_rules(), sizes), "PLAN_SELECTIVE_SCAN_ESTIMATED");
+  EXPECT_THAT(all.fix, HasSubstr("ON orders (customer_id);")) << all.fix;
+  // A range filter stays the last key: (created_at > ...) ORDER BY total is not served in order.
+  std::string range = top_n;
+  range.replace(range.find("(customer_id = 42)"), 18, "(total > 100)");
+  analyzed = analyze(range);
+  const auto ranged = check_plan(analyzed->plan, analyzed->metrics, shipped_rules(), sizes);
+  for (const auto& f : ranged) EXPECT_THAT(f.fix, Not(HasSubstr("created_at DESC"))) << f.rule_id;
+}
+
 TEST(PlanChecker, HashAggregateSpillAccountsForHashMemMultiplier) {
   // 7416 kB x 1.5 / hash_mem_multiplier 2 (PostgreSQL 15's default) = 5.4 MB -> 8MB.
   const Finding spill = only(check(read_fixture("hashagg_spill.json")), "PLAN_HASHAGG_SPILL");
