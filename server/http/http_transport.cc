@@ -95,6 +95,11 @@ void send_rpc_error(httplib::Response& res, int status, int code, const std::str
   send_json(res, status, mcp::make_error(nullptr, code, message));
 }
 
+void send_not_found(httplib::Response& res) {
+  send_json(res, 404,
+            {{"error", "Not found. Endpoints: POST/DELETE /mcp, GET /v1/tools, POST /v1/tools/{name}, GET /healthz."}});
+}
+
 void send_body_too_large(httplib::Response& res) {
   send_rpc_error(res, 413, rpc::invalid_request,
                  "Payload Too Large: the body exceeds http.max_body_bytes; send less, or raise http.max_body_bytes "
@@ -526,14 +531,28 @@ HttpTransport::HttpTransport(App& app) : impl_(std::make_unique<Impl>(app)) {
          [impl](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
            impl->with_body(req, res, reader, &Impl::post_tool);
          });
+  // Any other path with a body: read it through the content reader as well,
+  // so an unknown path answers 404, not httplib's own 413 for a form-typed
+  // body over 8 KB (which would blame http.max_body_bytes falsely).
+  const auto unknown_path = [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
+    if (reader([](const char*, size_t) { return true; })) {
+      send_not_found(res);
+    } else if (res.status == 413) {
+      send_body_too_large(res);
+    } else {
+      res.set_header("Connection", "close");
+      send_json(res, 400, {{"error", "Bad Request: the body could not be read (cut short?)."}});
+    }
+  };
+  s.Post(".*", unknown_path);
+  s.Put(".*", unknown_path);
+  s.Patch(".*", unknown_path);  // not DELETE: httplib would try it before DELETE /mcp, which reads no body
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 413)
       send_body_too_large(res);
     else if (res.status == 404)
-      send_json(
-          res, 404,
-          {{"error", "Not found. Endpoints: POST/DELETE /mcp, GET /v1/tools, POST /v1/tools/{name}, GET /healthz."}});
+      send_not_found(res);
   });
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown";
