@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/index_advisor: dbopt's suggest_indexes against Dexter, Supabase index_advisor and a
-hand-made index set, on each workload folder (shop/, helpdesk/: schema.sql, workload.json, and
+hand-made index set, on each workload folder (shop/, helpdesk/, billing/: schema.sql, workload.json, and
 optionally handmade.sql).
 
 For each configuration (primary keys only, hand-made, Dexter's, Supabase's, dbopt's with its

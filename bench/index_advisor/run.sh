@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/index_advisor: dbopt's suggest_indexes against a hand-made set, Dexter and Supabase index_advisor
-# on each workload folder (shop/, helpdesk/; WORKLOADS=shop,helpdesk picks).
+# on each workload folder (shop/, helpdesk/, billing/; WORKLOADS=shop,helpdesk picks).
 #   BENCH_URL   superuser URL on the server to use (databases dbopt_bench_<workload> are created there); default: the test services'
 #               server
 #   DEXTER_DIR  an export of https://github.com/ankane/dexter (not committed here); Dexter is skipped without it
