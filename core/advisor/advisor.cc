@@ -716,6 +716,8 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       return pool_[static_cast<std::size_t>(a)].bound > pool_[static_cast<std::size_t>(b)].bound;
     });
     bool timed_out = false;
+    double remaining = 0;  // the workload's cost with the indexes chosen so far
+    for (auto* q : costed) remaining += q->calls * q->current_cost;
     for (int k : order) {
       Live& l = pool_[static_cast<std::size_t>(k)];
       if (best.add >= 0 && l.bound <= best.ratio) break;  // lazy greedy: bounds only fall as the set grows
@@ -741,8 +743,13 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       }
       create(l);
       double benefit = 0;
+      double sharpest = 1;  // the lowest after/before cost ratio of a statement it serves
       for (auto* q : costed)
-        if (q->tables.contains(l.c.qualified_table())) benefit += q->calls * (q->current_cost - cost_of(*q, config));
+        if (q->tables.contains(l.c.qualified_table())) {
+          const double after = cost_of(*q, config);
+          benefit += q->calls * (q->current_cost - after);
+          if (q->current_cost > 0 && after < q->current_cost) sharpest = std::min(sharpest, after / q->current_cost);
+        }
       session->drop_index(l.oid);
       l.oid = 0;
       if (replace >= 0) create(pool_[static_cast<std::size_t>(replace)]);
@@ -753,9 +760,14 @@ AdvisorResult advise_live(pg::DatabasePool& pool, const std::string& database,
       // the rows match), so it underrates the scan an expression index replaces: any gain counts.
       const bool expression_key =
           std::any_of(l.c.keys.begin(), l.c.keys.end(), [](const std::string& k) { return k.starts_with("("); });
-      if ((net < min_gain && !expression_key) || net <= 0) {
+      if (net <= 0) {
         rejected.insert(k);
         continue;
+      }
+      if (net < min_gain && !expression_key) {
+        // Small against the unindexed workload: still worth it when it is a real share of what
+        // remains and sharply cuts a statement. Not rejected for good: what remains shrinks.
+        if (net < options.min_improvement * remaining || sharpest > options.sharp_cut) continue;
       }
       if (options.budget_bytes > 0 && static_cast<double>(bytes + delta) > options.budget_bytes) continue;
       if (replace < 0 && options.max_indexes > 0 && static_cast<int>(chosen.size()) >= options.max_indexes) continue;

@@ -143,7 +143,29 @@ std::string Candidate::name() const {
     if (part.size() > 4 && part.ends_with("_ops")) part = part.substr(0, part.size() - 4);
     out += "_" + part;
   }
-  if (!where.empty()) out += "_partial";
+  if (!where.empty()) {
+    // The predicate's columns too: (org_id) WHERE deleted_at IS NULL and (org_id) WHERE
+    // is_archived AND deleted_at IS NULL are two indexes and need two names.
+    static const std::set<std::string> kWords = {"and", "or",   "not",   "is",      "null", "true", "false",
+                                                 "in",  "like", "ilike", "between", "any",  "text"};
+    std::vector<std::string> columns;
+    std::string word;
+    bool quoted = false;
+    for (std::size_t i = 0; i <= where.size(); ++i) {
+      const char c = i < where.size() ? where[i] : ' ';
+      if (c == '\'') quoted = !quoted;
+      if (!quoted && (std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        continue;
+      }
+      if (!word.empty() && !std::isdigit(static_cast<unsigned char>(word[0])) && !kWords.contains(word) &&
+          std::find(columns.begin(), columns.end(), word) == columns.end())
+        columns.push_back(word);
+      word.clear();
+    }
+    for (const auto& c : columns) out += "_" + c;
+    out += "_partial";
+  }
   out += method == "btree" ? "_idx" : "_" + method;
   if (out.size() > 63) out = out.substr(0, 63);
   return quote_ident(out);

@@ -429,3 +429,24 @@ TEST(IndexRules, EveryIndexRuleHasCases) {
 
 }  // namespace
 }  // namespace dbopt::advisor
+
+namespace dbopt::advisor {
+namespace {
+
+// Found by the billing bench: two partial indexes on (org_id) with different
+// predicates got one name, and the second CREATE INDEX failed.
+TEST(CandidateName, PartialIndexesWithDifferentPredicatesHaveDifferentNames) {
+  Candidate a;
+  a.table = "crm_contact";
+  a.keys = {"org_id"};
+  a.where = "deleted_at IS NULL";
+  Candidate b = a;
+  b.where = "is_archived AND deleted_at IS NULL";
+  EXPECT_EQ(a.name(), "crm_contact_org_id_deleted_at_partial_idx");
+  EXPECT_EQ(b.name(), "crm_contact_org_id_is_archived_deleted_at_partial_idx");
+  b.where = "status = 'open'::text";
+  EXPECT_EQ(b.name(), "crm_contact_org_id_status_partial_idx") << "literals and casts are not columns";
+}
+
+}  // namespace
+}  // namespace dbopt::advisor

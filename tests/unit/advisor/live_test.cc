@@ -149,6 +149,27 @@ TEST_F(SuggestIndexesLive, OrderByLimitIndexIsCostedAndCutsTheWorkload) {
   EXPECT_FALSE(progress.empty());
 }
 
+// The unindexed workload is dominated by 10,000 scans of orders; once those are
+// indexed, 20 lookups on the 20,000 customers are a large share of what remains
+// (and an index makes each about 50x cheaper), though under min_improvement of
+// the unindexed cost.
+TEST_F(SuggestIndexesLive, AHotLookupOnASmallTableCountsAgainstWhatRemains) {
+  const auto r =
+      call({{"queries", workload({{"SELECT id, total FROM advisor_test.orders WHERE customer_id = $1", 10000},
+                                  {"SELECT id FROM advisor_test.customers WHERE name = 'name 42'", 20}})}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  bool customers_name = false;
+  for (const auto& rec : r.structured["recommendations"])
+    if (rec["table"] == "advisor_test.customers" && rec["keys"][0] == "name") {
+      customers_name = true;
+      const double before = rec["served_queries"][0]["cost_before"], after = rec["served_queries"][0]["cost_after"];
+      EXPECT_LT(after, 0.5 * before);
+      EXPECT_LT(20 * (before - after), 0.001 * r.structured["workload"]["cost_before"].get<double>())
+          << "the case this rule is for: under min_improvement of the unindexed workload";
+    }
+  EXPECT_TRUE(customers_name) << r.markdown;
+}
+
 TEST_F(SuggestIndexesLive, PartialIndexForTheRareValueButNotForTheCommonOne) {
   const auto rare = call(
       {{"queries",
