@@ -46,8 +46,8 @@ struct AdvisorOptions {
   int max_columns = 3;
   double min_improvement = 0.001;  // share of the workload cost an added index must cut
   // Below that, an index still counts when it cuts min_improvement of the cost that remains
-  // and makes a statement it serves at least this much cheaper (after/before): a hot lookup on
-  // a small table is a tiny share of the unindexed workload but a large one of the indexed.
+  // and makes a statement no chosen index serves yet at least this much cheaper (after/before):
+  // a hot lookup on a small table is a tiny share of the unindexed workload, a large one of the indexed.
   double sharp_cut = 0.5;
   double write_weight = 1;
   std::vector<std::string> include_tables;
