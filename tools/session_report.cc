@@ -81,35 +81,30 @@ std::optional<sql::IndexDefinition> parse_index(const std::string& ddl) {
 // What a CREATE INDEX builds, whatever its name or CONCURRENTLY: the same
 // index proposed by two tools is one definition.
 std::string index_identity(const std::string& ddl) {
-  try {
-    const sql::QueryModel model = sql::parse_query(ddl);
-    if (!model.index) return lower(ddl);
-    const sql::IndexDefinition& i = *model.index;
-    std::string key =
-        index_table(i) + "|" + (i.method.empty() ? "btree" : i.method) + "|" + (i.unique ? "u" : "") + "|";
-    for (const auto& k : i.keys)
-      key += lower(k.column.empty() ? k.expression : k.column) + ":" + std::to_string(static_cast<int>(k.direction)) +
-             ":" + k.opclass + ",";
-    for (const auto& c : i.include) key += "+" + lower(c);
-    // The predicate as written or as deparsed: "status = 'x'" and "(status = 'x'::text)" are one.
-    std::string where;
-    for (const char c : lower(i.where))
-      if (!std::isspace(static_cast<unsigned char>(c)) && c != '(' && c != ')') where += c;
-    for (std::size_t at; (at = where.find("::text")) != std::string::npos;) where.erase(at, 6);
-    return key + "|" + where;
-  } catch (const Error&) {
-    return lower(ddl);
-  }
+  const auto i = parse_index(ddl);
+  if (!i) return lower(ddl);
+  std::string key =
+      index_table(*i) + "|" + (i->method.empty() ? "btree" : i->method) + "|" + (i->unique ? "u" : "") + "|";
+  for (const auto& k : i->keys)
+    key += lower(k.column.empty() ? k.expression : k.column) + ":" + std::to_string(static_cast<int>(k.direction)) +
+           ":" + k.opclass + ",";
+  for (const auto& c : i->include) key += "+" + lower(c);
+  // The predicate as written or as deparsed: "status = 'x'" and "(status = 'x'::text)" are one.
+  std::string where;
+  for (const char c : lower(i->where))
+    if (!std::isspace(static_cast<unsigned char>(c)) && c != '(' && c != ')') where += c;
+  for (std::size_t at; (at = where.find("::text")) != std::string::npos;) where.erase(at, 6);
+  return key + "|" + where;
+}
+
+std::string leading_key(const sql::IndexDefinition& i) {
+  return i.keys.empty() ? "" : lower(i.keys[0].column.empty() ? i.keys[0].expression : i.keys[0].column);
 }
 
 // The index name of a CREATE INDEX statement, when it names one.
 std::string index_name(const std::string& ddl) {
-  try {
-    const sql::QueryModel model = sql::parse_query(ddl);
-    return model.index ? model.index->name : "";
-  } catch (const Error&) {
-    return "";
-  }
+  const auto i = parse_index(ddl);
+  return i ? i->name : "";
 }
 
 std::string quote_literal(const std::string& text) {
@@ -281,16 +276,15 @@ void ReportBuilder::supersede_single_query_indexes() {
   for (const auto& i : indexes_)
     if (i.tool == "suggest_indexes" && !i.drop)
       if (const auto d = parse_index(i.statement); d && !d->keys.empty())
-        chosen.emplace_back(index_table(*d),
-                            lower(d->keys[0].column.empty() ? d->keys[0].expression : d->keys[0].column));
+        chosen.emplace_back(index_table(*d), leading_key(*d));
   if (chosen.empty()) return;
   std::set<std::string> gone;
   std::erase_if(indexes_, [&](const IndexItem& i) {
     if (i.tool != "explain_query" || i.drop) return false;
     const auto d = parse_index(i.statement);
     if (!d || d->keys.empty()) return false;
-    const auto lead = lower(d->keys[0].column.empty() ? d->keys[0].expression : d->keys[0].column);
-    if (std::find(chosen.begin(), chosen.end(), std::make_pair(index_table(*d), lead)) == chosen.end()) return false;
+    if (std::find(chosen.begin(), chosen.end(), std::make_pair(index_table(*d), leading_key(*d))) == chosen.end())
+      return false;
     gone.insert(index_identity(i.statement));
     return true;
   });
