@@ -195,6 +195,7 @@ CandidateLimits CandidateLimits::from_rules(const knowledge::RuleBook* rules, in
   read("INDEX_BTREE_EQUALITY_THEN_RANGE", "max_key_share", l.max_key_share);
   read("INDEX_PARTIAL", "max_value_share", l.partial_max_value_share);
   read("INDEX_PARTIAL", "max_distinct_values", l.partial_max_distinct_values);
+  read("INDEX_PARTIAL", "min_null_frac_for_not_null", l.partial_min_null_frac);
   read("INDEX_COVERING", "max_include_columns", l.covering_max_include);
   read("INDEX_BRIN", "min_rows", l.brin_min_rows);
   read("INDEX_BRIN", "min_abs_correlation", l.brin_min_abs_correlation);
@@ -438,6 +439,22 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
         }
       }
     }
+    // A range on a mostly-NULL column (deleted_at < $1 where nearly every row is live): the
+    // range implies IS NOT NULL, so an index of the non-NULL rows serves it at a fraction of
+    // the size of one over every row.
+    if (info && !range.empty() && !range.front().column.empty())
+      if (const ColumnStats* s = info->column(range.front().column);
+          s && s->null_frac >= limits.partial_min_null_frac) {
+        std::vector<std::string> keys;
+        for (const auto& k : eq) keys.push_back(k.text);
+        keys.push_back(range.front().text);
+        const std::string not_null = quote_ident(range.front().column) + " IS NOT NULL";
+        auto c = make("partial", "INDEX_PARTIAL", keys,
+                      not_null + " keeps " + std::to_string((1 - s->null_frac) * 100).substr(0, 4) +
+                          "% of the rows (pg_stats null_frac), and the range condition implies it");
+        c.where = not_null;
+        shaped.push_back(std::move(c));
+      }
     for (auto& c : shaped) out.push_back(std::move(c));
   }
 

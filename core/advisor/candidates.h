@@ -53,6 +53,7 @@ struct CandidateLimits {
   double max_key_share = 0.5;  // an equality condition keeping more rows is no key column (unless the only one)
   double partial_max_value_share = 0.2;
   double partial_max_distinct_values = 100;
+  double partial_min_null_frac = 0.5;  // a range on a column this NULL gets an IS NOT NULL partial index
   double covering_max_include = 3;
   double brin_min_rows = 100000;
   double brin_min_abs_correlation = 0.9;

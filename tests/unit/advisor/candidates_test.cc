@@ -190,6 +190,26 @@ TEST(Candidates, PartialTakesEveryFixedConditionAndKeepsTheOrderBy) {
   EXPECT_THAT(soft->keys, ElementsAre("tenant_id", "created_at DESC"));
 }
 
+// deleted_at < $1 on soft-deleted rows (97% NULL): the range implies IS NOT NULL,
+// so (deleted_at) WHERE deleted_at IS NOT NULL holds 3% of the rows. Not for a
+// column that is rarely NULL.
+TEST(Candidates, RangeOnAMostlyNullColumnAlsoGetsAnIsNotNullPartial) {
+  Catalog catalog;
+  TableInfo tickets{.name = "tickets", .rows = 1e6, .analyzed = true, .has_stats = true};
+  tickets.columns["deleted_at"] = ColumnStats{.null_frac = 0.97, .n_distinct = -0.03};
+  tickets.columns["created_at"] = ColumnStats{.null_frac = 0.0, .n_distinct = -1};
+  catalog.tables.push_back(tickets);
+  const auto all = candidates("SELECT id FROM tickets WHERE deleted_at < '2023-03-01' LIMIT 1000", catalog);
+  const auto* partial = find(all, "partial");
+  ASSERT_NE(partial, nullptr) << ::testing::PrintToString(identities(all));
+  EXPECT_THAT(partial->keys, ElementsAre("deleted_at"));
+  EXPECT_EQ(partial->where, "deleted_at IS NOT NULL");
+  EXPECT_THAT(partial->reason, HasSubstr("keeps 3.00% of the rows (pg_stats null_frac)"));
+  EXPECT_NE(find(all, "btree"), nullptr) << "the full index stays a candidate: costing decides";
+  EXPECT_EQ(find(candidates("SELECT id FROM tickets WHERE created_at < '2023-03-01' LIMIT 1000", catalog), "partial"),
+            nullptr);
+}
+
 TEST(Candidates, TrigramForDjangoIcontainsAndNotForShortPatterns) {
   const auto all = candidates("SELECT id FROM tickets WHERE UPPER(title::text) LIKE UPPER('%refund%')");
   const auto* c = find(all, "trigram");
