@@ -163,7 +163,8 @@ std::string Candidate::name() const {
         columns.push_back(word);
       word.clear();
     }
-    for (const auto& c : columns) out += "_" + c;
+    for (const auto& c : columns)
+      if (std::find(keys.begin(), keys.end(), c) == keys.end()) out += "_" + c;  // not (deleted_at)'s twice
     out += "_partial";
   }
   out += method == "btree" ? "_idx" : "_" + method;

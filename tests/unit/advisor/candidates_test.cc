@@ -466,6 +466,9 @@ TEST(CandidateName, PartialIndexesWithDifferentPredicatesHaveDifferentNames) {
   EXPECT_EQ(b.name(), "crm_contact_org_id_is_archived_deleted_at_partial_idx");
   b.where = "status = 'open'::text";
   EXPECT_EQ(b.name(), "crm_contact_org_id_status_partial_idx") << "literals and casts are not columns";
+  b.keys = {"deleted_at"};
+  b.where = "deleted_at IS NOT NULL";
+  EXPECT_EQ(b.name(), "crm_contact_deleted_at_partial_idx") << "a key column is named once";
 }
 
 }  // namespace
