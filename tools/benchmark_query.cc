@@ -10,6 +10,7 @@
 #include "core/pg/scratch_session.h"
 #include "core/plan/explain_reader.h"
 #include "tools/builtin_tools.h"
+#include "tools/byte_size.h"
 
 namespace dbopt::tools {
 namespace {
@@ -23,16 +24,6 @@ double percentile(const std::vector<double>& sorted, double p) {
 std::string ms(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f", value);
-  return text;
-}
-
-// A partial index of a rare value is a page or two: "8 kB", not "0.0 MB".
-std::string size_text(long long bytes) {
-  char text[32];
-  if (bytes < 1024 * 1024)
-    std::snprintf(text, sizeof text, "%.0f kB", bytes / 1024.0);
-  else
-    std::snprintf(text, sizeof text, "%.1f MB", bytes / (1024.0 * 1024.0));
   return text;
 }
 
@@ -202,7 +193,7 @@ ToolResult run_benchmark(const Json& args, ToolContext& ctx) {
         "\n\n| index | table | build | size | lock held |\n|---|---|---|---|---|\n";
   for (const auto& b : built)
     md += "| `" + b["index_name"].get<std::string>() + "` | " + b["table"].get<std::string>() + " | " +
-          ms(b["build_ms"]) + " ms | " + size_text(b["size_bytes"]) + " | " + b["lock_mode"].get<std::string>() +
+          ms(b["build_ms"]) + " ms | " + byte_size_text(b["size_bytes"]) + " | " + b["lock_mode"].get<std::string>() +
           " |\n";
   md +=
       "\nThe plain CREATE INDEX holds a SHARE lock: writes to the table wait for the whole build. In production "

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <numeric>
 
+#include "tools/byte_size.h"
+
 namespace dbopt::tools::explain {
 namespace {
 
@@ -50,12 +52,6 @@ std::string format_ms(double ms) {
 std::string format_share(double share) {
   if (share > 0 && share < 0.001) return "<0.1%";
   return printf_string("%.1f%%", share * 100);
-}
-
-std::string format_bytes(long long bytes) {
-  if (bytes >= 1024LL * 1024 * 1024) return printf_string("%.1f GB", bytes / (1024.0 * 1024 * 1024));
-  if (bytes >= 1024LL * 1024) return printf_string("%.1f MB", bytes / (1024.0 * 1024));
-  return printf_string("%.0f kB", bytes / 1024.0);
 }
 
 // Markdown table cells end at a '|' and break at a newline.
@@ -382,7 +378,7 @@ void render_hypothetical(const HypotheticalComparison& h, std::string& md) {
   md += "\n| hypothetical index | table | estimated size | used by the plan |\n|---|---|---|---|\n";
   for (const auto& outcome : h.indexes) {
     md += "| `" + cell(outcome.index.definition.empty() ? outcome.statement : outcome.index.definition) + "` | " +
-          cell(outcome.index.table) + " | " + format_bytes(outcome.index.estimated_size_bytes) + " | " +
+          cell(outcome.index.table) + " | " + byte_size_text(outcome.index.estimated_size_bytes) + " | " +
           (outcome.used ? "yes" : "no") + " |\n";
   }
 }

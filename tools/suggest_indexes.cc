@@ -246,7 +246,7 @@ ToolResult render(const AdvisorResult& a, const std::vector<advisor::WorkloadQue
   } else if (a.mode == "hypopg") {
     md += "No new B-tree or BRIN index cuts the workload's estimated cost by the minimum improvement.\n\n";
   }
-  if (!out.structured["django"].empty())
+  if (!out.structured["django"].get<std::string>().empty())  // a JSON string is never .empty()
     md += "## Django\n\nThe same indexes in the models and a migration that builds them concurrently:\n\n```python\n" +
           out.structured["django"].get<std::string>() + "```\n\n";
   if (!a.unverified.empty()) {

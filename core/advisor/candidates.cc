@@ -381,7 +381,16 @@ std::vector<Candidate> candidates_for(const sql::QueryModel& query, int query_in
       if (std::find(others.begin(), others.end(), name) == others.end()) others.push_back(name);
     }
     // Not under LIMIT: the heap fetches an INCLUDE saves are bounded by the limit, its size is not.
-    if (query.kind == sql::StatementKind::select && !star && !has_limit) {
+    // Not for a lookup whose equality columns hold a unique index: one row, one heap fetch (a
+    // primary-key read got (id) INCLUDE (total) beside the primary key).
+    const bool one_row =
+        info && std::any_of(info->indexes.begin(), info->indexes.end(), [&](const ExistingIndex& x) {
+          return x.unique && x.valid && x.predicate.empty() && !x.keys.empty() &&
+                 std::all_of(x.keys.begin(), x.keys.end(), [&](const std::string& k) {
+                   return std::any_of(eq.begin(), eq.end(), [&](const Key& e) { return e.column == k; });
+                 });
+        });
+    if (query.kind == sql::StatementKind::select && !star && !has_limit && !one_row) {
       std::vector<Candidate> covering;
       for (const auto& s : shaped) {
         std::vector<std::string> include;

@@ -202,22 +202,20 @@ DjangoIndex django_index(const Candidate& c) {
   for (const auto& col : c.include)
     if (!identifier(unquote(col))) representable = false;
 
+  bool plain = true;  // every key a plain column: fields=[...], else the expressions form
+  std::size_t opclasses = 0;
+  for (const auto& k : keys) {
+    plain = plain && !k.field.empty();
+    opclasses += !k.opclass.empty();
+  }
+  // Django takes operator classes for every field or none; expressions take none.
+  if (opclasses > 0 && (!plain || opclasses != keys.size())) representable = false;
+
   const std::string model = c.table.find('_') != std::string::npos ? c.table.substr(c.table.find('_') + 1) : c.table;
   if (representable) {
-    bool plain = true;
-    std::size_t opclasses = 0;
-    for (const auto& k : keys) {
-      plain = plain && !k.field.empty();
-      opclasses += !k.opclass.empty();
-    }
-    // Django takes operator classes for every field or none; expressions take none.
-    if (opclasses > 0 && (!plain || opclasses != keys.size())) representable = false;
-  }
-  if (representable) {
-    bool plain = true;
-    for (const auto& k : keys) plain = plain && !k.field.empty();
     std::string args;
-    std::vector<std::string> imports = {"from django.db import models"};
+    std::vector<std::string>& imports = out.imports;
+    imports = {"from django.db import models"};
     if (!cls_import.empty()) imports.push_back(cls_import);
     if (plain) {
       args = "fields=[";
@@ -250,13 +248,11 @@ DjangoIndex django_index(const Candidate& c) {
     args += ", name=" + python_string(out.name);
     out.meta_entry = cls + "(" + args + ")";
     imports.push_back("from django.contrib.postgres.operations import AddIndexConcurrently");
-    for (const auto& i : imports)
-      if (out.imports.find(i + "\n") == std::string::npos) out.imports += i + "\n";
     out.operation = "AddIndexConcurrently(" + python_string(model) + ", " + out.meta_entry + "),  # the model on " +
                     c.table + " (name guessed from Django's <app>_<model> tables)";
     return out;
   }
-  out.imports = "from django.db import migrations\n";
+  out.imports = {"from django.db import migrations"};
   out.operation = "migrations.RunSQL(" + python_string(c.ddl()) +
                   ", reverse_sql=" + python_string("DROP INDEX CONCURRENTLY IF EXISTS " + c.name()) +
                   "),  # Django's index API cannot express this index";
@@ -267,7 +263,7 @@ std::string django_code(const std::vector<Candidate>& indexes) {
   if (indexes.empty()) return "";
   std::vector<std::string> tables;
   std::vector<DjangoIndex> forms;
-  std::string imports;
+  std::vector<std::string> imports = {"from django.db import migrations"};
   for (const auto& c : indexes) {
     forms.push_back(django_index(c));
     if (std::find(tables.begin(), tables.end(), c.qualified_table()) == tables.end())
@@ -292,16 +288,13 @@ std::string django_code(const std::vector<Candidate>& indexes) {
                     ", reverse_sql=migrations.RunSQL.noop),\n";
     }
   for (const auto& f : forms) {
-    for (std::size_t at = 0, end; at < f.imports.size(); at = end + 1) {
-      end = f.imports.find('\n', at);
-      const std::string line = f.imports.substr(at, end - at);
-      if (!line.empty() && imports.find(line + "\n") == std::string::npos) imports += line + "\n";
-    }
+    for (const auto& line : f.imports)
+      if (std::find(imports.begin(), imports.end(), line) == imports.end()) imports.push_back(line);
     operations += "        " + f.operation + "\n";
   }
-  if (imports.find("from django.db import migrations\n") == std::string::npos)
-    imports = "from django.db import migrations\n" + imports;
-  return models + "# migrations/NNNN_indexes.py: builds them without blocking writes\n" + imports +
+  std::string import_lines;
+  for (const auto& line : imports) import_lines += line + "\n";
+  return models + "# migrations/NNNN_indexes.py: builds them without blocking writes\n" + import_lines +
          "\n\nclass Migration(migrations.Migration):\n"
          "    atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction\n"
          "    dependencies = [(\"APP_LABEL\", \"PREVIOUS_MIGRATION\")]\n"

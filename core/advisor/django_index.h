@@ -16,10 +16,10 @@
 namespace dbopt::advisor {
 
 struct DjangoIndex {
-  std::string imports;     // the import lines the code needs
-  std::string meta_entry;  // models.Index(...), for Meta.indexes; empty when only RunSQL can say it
-  std::string operation;   // the migration operation (AddIndexConcurrently or RunSQL)
-  std::string name;        // the Django index name (at most 30 characters, Django's limit)
+  std::vector<std::string> imports;  // the import lines the code needs
+  std::string meta_entry;            // models.Index(...), for Meta.indexes; empty when only RunSQL can say it
+  std::string operation;             // the migration operation (AddIndexConcurrently or RunSQL)
+  std::string name;                  // the Django index name (at most 30 characters, Django's limit)
 };
 
 DjangoIndex django_index(const Candidate& c);

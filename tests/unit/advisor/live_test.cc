@@ -170,6 +170,19 @@ TEST_F(SuggestIndexesLive, AHotLookupOnASmallTableCountsAgainstWhatRemains) {
   EXPECT_TRUE(customers_name) << r.markdown;
 }
 
+// A primary-key lookup needs nothing: no index, and no empty Django section.
+TEST_F(SuggestIndexesLive, NothingToIndexGivesNoDjangoCode) {
+  const auto r = call({{"queries", workload({{"SELECT total FROM advisor_test.orders WHERE id = 42", 1000}})}});
+  ASSERT_FALSE(r.is_error) << r.markdown;
+  EXPECT_TRUE(r.structured["recommendations"].empty()) << r.markdown;
+  EXPECT_EQ(r.structured["django"], "");
+  EXPECT_THAT(r.markdown, ::testing::Not(HasSubstr("## Django")));
+  // With a recommendation, the Django form follows it.
+  const auto c = call({{"queries", workload({{"SELECT id FROM advisor_test.orders WHERE customer_id = 42", 1000}})}});
+  EXPECT_THAT(c.markdown, HasSubstr("## Django"));
+  EXPECT_THAT(c.structured["django"].get<std::string>(), HasSubstr("AddIndexConcurrently("));
+}
+
 TEST_F(SuggestIndexesLive, PartialIndexForTheRareValueButNotForTheCommonOne) {
   const auto rare = call(
       {{"queries",
